@@ -1,0 +1,322 @@
+/*
+ * mx_cfg.c - table-driven configuration over inih
+ *
+ * inih splits lines into key and value; this file feeds it one line at a
+ * time through a reader that counts lines, so every problem can name its
+ * line, and that turns lines inih would misparse (too long, no '=') into
+ * reported problems instead.
+ * Trust: operator text. Limits: MX_CFG_LINE_MAX, MX_CFG_VALUE_MAX,
+ * MX_CFG_FILE_MAX.
+ */
+#include "lib/mx_cfg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "lib/mx_alloc.h"
+#include "lib/mx_err.h"
+#include "lib/mx_parse.h"
+
+struct mx_cfg_load {
+	const struct mx_cfg_param *tab;
+	void *conf;
+	const char *fname;
+	const char *text; /* whole input */
+	size_t len;	  /* bytes in text */
+	size_t pos;	  /* next byte the reader hands out */
+	unsigned line;	  /* line number of the last line handed out */
+	int problems;	  /* count of reported problems */
+	mx_cfg_report_fn report;
+	void *arg;
+};
+
+/* mx_cfg_problem - report and count one problem */
+static void
+mx_cfg_problem(struct mx_cfg_load *ld, unsigned line, const char *msg)
+{
+	ld->problems++;
+	if (ld->report != NULL)
+		ld->report(ld->arg, ld->fname, line, msg);
+}
+
+/* mx_cfg_namecmp - compare a key with a table name, '-' equal to '_' */
+static int
+mx_cfg_namecmp(const char *tabname, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char a = tabname[i], b = name[i];
+
+		if (a == '\0')
+			return 1;
+		if (b == '-')
+			b = '_';
+		if (a != b)
+			return 1;
+	}
+	return tabname[len] != '\0';
+}
+
+/* mx_cfg_find - look a parameter up by name */
+const struct mx_cfg_param *
+mx_cfg_find(const struct mx_cfg_param *tab, const char *name, size_t len)
+{
+	for (; tab->name != NULL; tab++)
+		if (mx_cfg_namecmp(tab->name, name, len) == 0)
+			return tab;
+	return NULL;
+}
+
+/* mx_cfg_apply - parse value into the field p describes */
+static int
+mx_cfg_apply(const struct mx_cfg_param *p, void *conf, const char *value,
+    char *err, size_t errlen)
+{
+	char *field = (char *)conf + p->offset;
+	size_t len = strlen(value);
+	uint64_t v = 0;
+	int b, rc = 0;
+
+	switch (p->type) {
+	case MX_CFG_BOOL:
+		if ((rc = mx_parse_bool(value, len, &b)) == 0)
+			memcpy(field, &b, sizeof(b));
+		else
+			snprintf(err, errlen, "%s: expected yes or no",
+			    p->name);
+		return rc;
+	case MX_CFG_U64:
+		rc = mx_parse_u64(value, len, p->min, p->max, &v);
+		break;
+	case MX_CFG_SIZE:
+		rc = mx_parse_size(value, len, p->min, p->max, &v);
+		break;
+	case MX_CFG_MS:
+		rc = mx_parse_duration_ms(value, len, p->min, p->max, &v);
+		break;
+	case MX_CFG_STR:
+		if (len < p->min || len > p->max) {
+			snprintf(err, errlen,
+			    "%s: length %zu outside %llu..%llu", p->name, len,
+			    (unsigned long long)p->min,
+			    (unsigned long long)p->max);
+			return MX_ERANGE;
+		}
+		{
+			char **sp = (char **)(void *)field;
+
+			mx_free(*sp);
+			*sp = mx_strndup(value, len);
+		}
+		return 0;
+	case MX_CFG_FN:
+		err[0] = '\0';
+		rc = p->fn(conf, value, err, errlen);
+		if (rc != 0 && err[0] == '\0')
+			snprintf(err, errlen, "%s: %s", p->name,
+			    mx_strerror(rc));
+		return rc;
+	}
+	if (rc == MX_ERANGE)
+		snprintf(err, errlen, "%s: value out of range %llu..%llu",
+		    p->name, (unsigned long long)p->min,
+		    (unsigned long long)p->max);
+	else if (rc != 0)
+		snprintf(err, errlen, "%s: not a valid %s", p->name,
+		    p->type == MX_CFG_U64    ? "number"
+		    : p->type == MX_CFG_SIZE ? "size (e.g. 10m)"
+					     : "duration (e.g. 30s)");
+	else
+		memcpy(field, &v, sizeof(v));
+	return rc;
+}
+
+/* mx_cfg_set - set one parameter by name */
+int
+mx_cfg_set(const struct mx_cfg_param *tab, void *conf, const char *name,
+    const char *value, char *err, size_t errlen)
+{
+	const struct mx_cfg_param *p = mx_cfg_find(tab, name, strlen(name));
+
+	if (p == NULL) {
+		snprintf(err, errlen, "unknown parameter '%.64s'", name);
+		return MX_ENOTFOUND;
+	}
+	if (strlen(value) > MX_CFG_VALUE_MAX) {
+		snprintf(err, errlen, "%s: value longer than %d bytes",
+		    p->name, MX_CFG_VALUE_MAX);
+		return MX_ETOOBIG;
+	}
+	return mx_cfg_apply(p, conf, value, err, errlen);
+}
+
+/* mx_cfg_init - apply every default */
+int
+mx_cfg_init(const struct mx_cfg_param *tab, void *conf, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	for (; tab->name != NULL; tab++) {
+		if (tab->def == NULL)
+			continue;
+		if ((rc = mx_cfg_apply(tab, conf, tab->def, err, errlen)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* mx_cfg_line_ok - is this line something inih parses the way we mean */
+static const char *
+mx_cfg_line_check(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+		i++;
+	if (i == len || s[i] == '#' || s[i] == ';')
+		return NULL;
+	if (s[i] == '[')
+		return "sections are not supported; use top-level keys";
+	if (i > 0)
+		return "continuation lines are not supported";
+	if (memchr(s, '\0', len) != NULL)
+		return "NUL byte in line";
+	if (memchr(s, '=', len) == NULL)
+		return "expected 'key = value'";
+	return NULL;
+}
+
+/* mx_cfg_reader - hand inih one line, counting and vetting lines */
+static char *
+mx_cfg_reader(char *str, int num, void *stream)
+{
+	struct mx_cfg_load *ld = stream;
+	const char *start, *nl;
+	size_t len, take;
+	const char *why;
+
+	if (ld->pos >= ld->len || num < 2)
+		return NULL;
+	start = ld->text + ld->pos;
+	nl = memchr(start, '\n', ld->len - ld->pos);
+	len = nl ? (size_t)(nl - start) : ld->len - ld->pos;
+	ld->pos += len + (nl != NULL);
+	ld->line++;
+	take = len;
+	if (len > MX_CFG_LINE_MAX || len > (size_t)num - 2) {
+		mx_cfg_problem(ld, ld->line, "line too long");
+		take = 0;
+	} else if ((why = mx_cfg_line_check(start, len)) != NULL) {
+		mx_cfg_problem(ld, ld->line, why);
+		take = 0;
+	}
+	/* a refused line reaches inih as an empty line */
+	memcpy(str, start, take);
+	str[take] = '\n';
+	str[take + 1] = '\0';
+	return str;
+}
+
+/* mx_cfg_handler - inih callback: one key = value */
+static int
+mx_cfg_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct mx_cfg_load *ld = user;
+	char err[MX_CFG_ERR_MAX];
+
+	(void)section; /* sections never reach here: the reader refuses them */
+	if (mx_cfg_set(ld->tab, ld->conf, name, value, err, sizeof(err)) != 0)
+		mx_cfg_problem(ld, ld->line, err);
+	return 1;
+}
+
+/* mx_cfg_load_mem - apply INI text */
+int
+mx_cfg_load_mem(const struct mx_cfg_param *tab, void *conf, const char *fname,
+    const char *text, size_t len, mx_cfg_report_fn report, void *arg)
+{
+	struct mx_cfg_load ld = {
+		.tab = tab,
+		.conf = conf,
+		.fname = fname,
+		.text = text,
+		.len = len,
+		.report = report,
+		.arg = arg,
+	};
+
+	if (len > MX_CFG_FILE_MAX) {
+		mx_cfg_problem(&ld, 0, "file too large");
+		return ld.problems;
+	}
+	/* every syntax problem is caught by the reader, so inih's own
+	 * return value only repeats a line already reported */
+	(void)ini_parse_stream(mx_cfg_reader, &ld, mx_cfg_handler, &ld);
+	return ld.problems;
+}
+
+/* mx_cfg_load_file - read and apply a file */
+int
+mx_cfg_load_file(const struct mx_cfg_param *tab, void *conf, const char *path,
+    mx_cfg_report_fn report, void *arg)
+{
+	char msg[MX_CFG_ERR_MAX];
+	struct stat st;
+	char *text = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd, problems;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
+		goto fail;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(msg, sizeof(msg), "not a regular file");
+		goto fail;
+	}
+	if (st.st_size > MX_CFG_FILE_MAX) {
+		snprintf(msg, sizeof(msg), "file larger than %d bytes",
+		    MX_CFG_FILE_MAX);
+		goto fail;
+	}
+	text = mx_malloc((size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size &&
+	    (n = read(fd, text + got, (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	problems = mx_cfg_load_mem(tab, conf, path, text, got, report, arg);
+	mx_free(text);
+	return problems;
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (report != NULL)
+		report(arg, path, 0, msg);
+	return 1;
+}
+
+/* mx_cfg_fini - free owned strings */
+void
+mx_cfg_fini(const struct mx_cfg_param *tab, void *conf)
+{
+	for (; tab->name != NULL; tab++) {
+		if (tab->type == MX_CFG_STR) {
+			char **sp = (char **)(void *)((char *)conf +
+						      tab->offset);
+
+			mx_free(*sp);
+			*sp = NULL;
+		}
+	}
+}

@@ -1,0 +1,102 @@
+/*
+ * mx_cfg.h - configuration tables, INI files and command-line values
+ *
+ * Each program describes its parameters in one table (name, type, default,
+ * minimum, maximum), like Postfix's VAR_/DEF_ tables. The config key is
+ * the struct field's name (smtp_line_limit); on the command line the same
+ * parameter is --smtp-line-limit. Files are INI (parsed with inih), top
+ * level keys only; every problem is reported with file and line, and
+ * loading goes on so that one run shows them all.
+ * Trust: config files are operator input, but a typo must never crash or
+ * be silently ignored. Limits: MX_CFG_LINE_MAX bytes per line,
+ * MX_CFG_VALUE_MAX per value, MX_CFG_FILE_MAX per file.
+ */
+#ifndef MX_CFG_H
+#define MX_CFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MX_CFG_LINE_MAX 199	    /* inih's INI_MAX_LINE less the NUL */
+#define MX_CFG_VALUE_MAX 1024	    /* longest value, after joining */
+#define MX_CFG_FILE_MAX (1024 * 1024) /* longest config file */
+#define MX_CFG_ERR_MAX 256	    /* size of an error message buffer */
+
+enum mx_cfg_type {
+	MX_CFG_BOOL, /* int: 0 or 1 */
+	MX_CFG_U64,  /* uint64_t, plain decimal */
+	MX_CFG_SIZE, /* uint64_t bytes, suffix k/m/g allowed */
+	MX_CFG_MS,   /* uint64_t milliseconds, suffix ms/s/m/h/d */
+	MX_CFG_STR,  /* char *, owned by the config; freed by mx_cfg_fini */
+	MX_CFG_FN,   /* repeatable or structured: fn parses each value */
+};
+
+/*
+ * mx_cfg_fn - parse one value of an MX_CFG_FN parameter into conf
+ * Returns 0, or a negative MX_E* code with a reason written to err.
+ */
+typedef int (*mx_cfg_fn)(void *conf, const char *value, char *err,
+    size_t errlen);
+
+struct mx_cfg_param {
+	const char *name; /* key; equals the struct field name */
+	enum mx_cfg_type type;
+	size_t offset;	 /* offsetof(conf, field); unused for MX_CFG_FN */
+	const char *def; /* default as text, or NULL for none */
+	uint64_t min;	 /* numeric minimum (or minimum string length) */
+	uint64_t max;	 /* numeric maximum (or maximum string length) */
+	mx_cfg_fn fn;	 /* MX_CFG_FN only */
+	const char *help; /* one line for --help and docs */
+};
+
+/*
+ * mx_cfg_report_fn - called once per problem in a file
+ * file and line locate it (line 0: the file as a whole); msg says what.
+ */
+typedef void (*mx_cfg_report_fn)(void *arg, const char *file, unsigned line,
+    const char *msg);
+
+/*
+ * mx_cfg_init - zero-initialised conf gets every default from tab
+ * tab ends with an entry whose name is NULL. Returns 0, or the error of
+ * a bad default (a program bug) with the reason in err.
+ */
+int mx_cfg_init(const struct mx_cfg_param *tab, void *conf, char *err,
+    size_t errlen);
+
+/*
+ * mx_cfg_find - the entry for name (len bytes; '-' matches '_'), or NULL
+ */
+const struct mx_cfg_param *mx_cfg_find(const struct mx_cfg_param *tab,
+    const char *name, size_t len);
+
+/*
+ * mx_cfg_set - parse value for the parameter called name
+ * Returns 0; MX_ENOTFOUND for an unknown name; MX_EINVAL or MX_ERANGE
+ * (or the fn's code) for a bad value. err always says why on failure.
+ * The previous value is kept on failure.
+ */
+int mx_cfg_set(const struct mx_cfg_param *tab, void *conf, const char *name,
+    const char *value, char *err, size_t errlen);
+
+/*
+ * mx_cfg_load_mem - apply an INI text (len bytes) named fname
+ * Reports each problem through report (may be NULL) and returns how many
+ * there were; good lines are applied even when others are bad.
+ */
+int mx_cfg_load_mem(const struct mx_cfg_param *tab, void *conf,
+    const char *fname, const char *text, size_t len, mx_cfg_report_fn report,
+    void *arg);
+
+/*
+ * mx_cfg_load_file - read path (at most MX_CFG_FILE_MAX bytes) and apply it
+ * Returns the number of problems; an unreadable or oversized file is one
+ * problem, reported with line 0.
+ */
+int mx_cfg_load_file(const struct mx_cfg_param *tab, void *conf,
+    const char *path, mx_cfg_report_fn report, void *arg);
+
+/* mx_cfg_fini - free the strings the config owns; conf can be reused */
+void mx_cfg_fini(const struct mx_cfg_param *tab, void *conf);
+
+#endif /* MX_CFG_H */

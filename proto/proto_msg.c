@@ -1,0 +1,2 @@
+/* proto_msg.c - placeholder until implemented */
+typedef int proto_msg_placeholder;

@@ -1,0 +1,2 @@
+/* proto_record.c - placeholder until implemented */
+typedef int proto_record_placeholder;

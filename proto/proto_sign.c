@@ -1,0 +1,2 @@
+/* proto_sign.c - placeholder until implemented */
+typedef int proto_sign_placeholder;

@@ -1,0 +1,2 @@
+/* proto_store.c - placeholder until implemented */
+typedef int proto_store_placeholder;

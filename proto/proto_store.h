@@ -1,0 +1,133 @@
+/*
+ * proto_store.h - the LMDB store shared by mxedge and mxhub
+ *
+ * One LMDB environment per program, one named database per record kind,
+ * plus "meta" (per-hub epoch/seq, store layout version, prefix-length
+ * counts) and "expiry" (an index by expiry time for the sweep). Keys are
+ * the canonical binary keys of proto_record.h; values are a small
+ * fixed-layout header with a layout version, then source, reason and data
+ * (docs/protocol.md, "Store layout").
+ *
+ * Readers use read-only transactions and take no lock; there is one writer
+ * at a time (LMDB serialises writers). The environment is opened with
+ * MDB_NOTLS so a worker thread can keep one read transaction handle and
+ * reset/renew it around each lookup; a read transaction is never held
+ * across a return to the event loop (STYLE section 5).
+ *
+ * Trust: records reaching the store were validated by proto_record_check;
+ * the store checks values it reads back anyway (layout version, lengths),
+ * since the file may come from an older or damaged program.
+ * Limits: map_bytes; a full map is MX_EFULL and the write is rolled back.
+ */
+#ifndef PROTO_STORE_H
+#define PROTO_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/proto_record.h"
+
+#define PROTO_STORE_LAYOUT 1 /* value and database layout version */
+
+struct proto_store;
+struct proto_txn;
+
+struct proto_store_opts {
+	uint64_t map_bytes;    /* LMDB map size; 0 = 1 GiB */
+	unsigned max_readers;  /* reader slots; 0 = 126 (LMDB default) */
+	int read_only;	       /* open without write access */
+	int no_sync;	       /* skip fsync at commit (rebuildable caches) */
+};
+
+/*
+ * proto_store_open - open or create the store in directory dir (which
+ * must exist). Returns 0, MX_EIO (LMDB error, unreadable dir), MX_EVERSION
+ * (layout newer than this program) or MX_EINVAL. Caller closes with
+ * proto_store_close. Open once per process; share across threads.
+ */
+int proto_store_open(const char *dir, const struct proto_store_opts *opts,
+    struct proto_store **out);
+/* proto_store_close - close; every transaction must have ended */
+void proto_store_close(struct proto_store *s);
+
+/*
+ * proto_store_read_begin - start a read-only transaction
+ * proto_store_read_end - end it (the handle stays reusable: pass it back
+ * to proto_store_read_renew on the same or another thread)
+ * proto_store_read_free - end and release the handle
+ */
+int proto_store_read_begin(struct proto_store *s, struct proto_txn **out);
+int proto_store_read_renew(struct proto_txn *t);
+void proto_store_read_end(struct proto_txn *t);
+void proto_store_read_free(struct proto_txn *t);
+
+/*
+ * proto_store_write_begin - start the write transaction (blocks while
+ * another writer runs). proto_store_commit ends it: 0, MX_EFULL or
+ * MX_EIO. proto_store_abort ends it without changes. Either way the
+ * handle is freed.
+ */
+int proto_store_write_begin(struct proto_store *s, struct proto_txn **out);
+int proto_store_commit(struct proto_txn *t);
+void proto_store_abort(struct proto_txn *t);
+
+/*
+ * proto_store_apply - put or delete r (by r->op) in a write transaction
+ * Keeps the expiry index and prefix-length counts in step. Returns 0,
+ * MX_EINVAL (record fails proto_record_check, or kind has no database),
+ * MX_EFULL (map full: the caller must abort) or MX_EIO. Deleting an absent
+ * key is not an error.
+ */
+int proto_store_apply(struct proto_txn *t, const struct proto_record *r);
+
+/*
+ * proto_store_get - exact lookup of (kind, key)
+ * now: unix seconds; a record with 0 < expires <= now is treated as
+ * absent. Fills *out (op = PROTO_OP_PUT; key = the key found) and returns
+ * 0, or MX_ENOTFOUND, MX_EVERSION (value layout unknown), MX_EIO.
+ * *out is a copy: it outlives the transaction.
+ */
+int proto_store_get(struct proto_txn *t, int kind, const uint8_t *key,
+    size_t keylen, uint64_t now, struct proto_record *out);
+
+/*
+ * proto_store_lookup_net - longest-prefix match of a 4- or 16-byte
+ * address (a v4-mapped v6 address is looked up as IPv4) among "net"
+ * records. Only prefix lengths present in the store are probed. out->key
+ * is the matching [plen, address] key. Returns as proto_store_get.
+ */
+int proto_store_lookup_net(struct proto_txn *t, const uint8_t *addr,
+    size_t alen, uint64_t now, struct proto_record *out);
+
+/*
+ * proto_store_lookup_domain - the most specific "domain" record for name
+ * (text, len bytes, any case, optional trailing dot) or one of its parent
+ * domains: a.b.example.com matches a record for example.com. Returns as
+ * proto_store_get, or MX_EINVAL for a name proto_key_domain refuses.
+ */
+int proto_store_lookup_domain(struct proto_txn *t, const char *name,
+    size_t len, uint64_t now, struct proto_record *out);
+
+/*
+ * proto_store_count - live and expired-but-unswept entries of a kind
+ */
+int proto_store_count(struct proto_txn *t, int kind, uint64_t *out);
+
+/*
+ * proto_store_sweep - delete up to max records with 0 < expires <= now,
+ * oldest first, in its own write transaction; *removed gets the count.
+ * Returns 0, MX_EFULL or MX_EIO.
+ */
+int proto_store_sweep(struct proto_store *s, uint64_t now, size_t max,
+    size_t *removed);
+
+/*
+ * Per-hub position: the epoch and last applied seq of each hub's stream.
+ * proto_store_pos_get returns MX_ENOTFOUND for a hub never seen.
+ */
+int proto_store_pos_get(struct proto_txn *t, const char *hub_id,
+    uint64_t *epoch, uint64_t *seq);
+int proto_store_pos_put(struct proto_txn *t, const char *hub_id,
+    uint64_t epoch, uint64_t seq);
+
+#endif /* PROTO_STORE_H */
