@@ -1,0 +1,2 @@
+/* proto_mp.c - placeholder until implemented */
+typedef int proto_mp_placeholder;
