@@ -19,15 +19,15 @@
 #include "lib/mx_parse.h"
 
 static const char *const proto_kind_names[] = {
-	NULL, "ip", "net", "domain", "fp", "hash", "rcpt-policy", "config",
+    NULL, "ip", "net", "domain", "fp", "hash", "rcpt-policy", "config",
 };
 
 static const char *const proto_action_names[] = {
-	"score", "allow", "tag", "tempfail", "reject",
+    "score", "allow", "tag", "tempfail", "reject",
 };
 
-static const uint8_t proto_v4mapped[12] = {0, 0, 0, 0, 0, 0,
-					   0, 0, 0, 0, 0xff, 0xff};
+static const uint8_t proto_v4mapped[12] = {0, 0, 0, 0, 0,    0,
+                                           0, 0, 0, 0, 0xff, 0xff};
 
 /* proto_kind_name - kind to name */
 const char *
@@ -75,8 +75,7 @@ proto_action_parse(const char *name, size_t len)
 
 /* proto_key_ip_bin - canonical 4- or 16-byte address key */
 int
-proto_key_ip_bin(const uint8_t *addr, size_t alen, uint8_t *out,
-    size_t *outlen)
+proto_key_ip_bin(const uint8_t *addr, size_t alen, uint8_t *out, size_t *outlen)
 {
 	if (alen == 16 && memcmp(addr, proto_v4mapped, 12) == 0) {
 		memcpy(out, addr + 12, 4);
@@ -93,7 +92,7 @@ proto_key_ip_bin(const uint8_t *addr, size_t alen, uint8_t *out,
 /* proto_key_addr_text - parse an address; bounded copy for inet_pton */
 static int
 proto_key_addr_text(const char *text, size_t len, uint8_t addr[16],
-    size_t *alen)
+                    size_t *alen)
 {
 	char tmp[INET6_ADDRSTRLEN + 1];
 
@@ -158,10 +157,10 @@ proto_key_net(const char *text, size_t len, uint8_t *out, size_t *outlen)
 	if (slash == NULL)
 		return MX_EINVAL;
 	if ((rc = proto_key_addr_text(text, (size_t)(slash - text), addr,
-		 &alen)) != 0)
+	                              &alen)) != 0)
 		return rc;
 	if ((rc = mx_parse_u64(slash + 1, len - (size_t)(slash - text) - 1, 0,
-		 alen * 8, &plen)) != 0)
+	                       alen * 8, &plen)) != 0)
 		return MX_EINVAL;
 	if (slash + 2 < text + len && slash[1] == '0')
 		return MX_EINVAL; /* leading zero: "/024" */
@@ -191,7 +190,7 @@ proto_label_ok(const uint8_t *l, size_t len)
 		uint8_t c = l[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			c == '-' || c == '_'))
+		      c == '-' || c == '_'))
 			return 0;
 	}
 	return 1;
@@ -278,8 +277,8 @@ proto_key_check(int kind, const uint8_t *key, size_t len)
 		return 0;
 	}
 	case PROTO_KIND_HASH:
-		if (len != 33 || (key[0] != PROTO_HASH_BODY &&
-				     key[0] != PROTO_HASH_ATTACH))
+		if (len != 33 ||
+		    (key[0] != PROTO_HASH_BODY && key[0] != PROTO_HASH_ATTACH))
 			return MX_EINVAL;
 		return 0;
 	case PROTO_KIND_FP:
@@ -328,7 +327,7 @@ proto_record_check(const struct proto_record *r)
 /* proto_record_set_text - set source and reason, truncating */
 void
 proto_record_set_text(struct proto_record *r, const char *source,
-    const char *reason)
+                      const char *reason)
 {
 	size_t n;
 
@@ -349,7 +348,7 @@ proto_record_set_text(struct proto_record *r, const char *source,
 /* proto_key_format - key to text */
 int
 proto_key_format(int kind, const uint8_t *key, size_t keylen, char *out,
-    size_t outlen)
+                 size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";
 	char addr[INET6_ADDRSTRLEN];
@@ -363,7 +362,7 @@ proto_key_format(int kind, const uint8_t *key, size_t keylen, char *out,
 		if (keylen != 4 && keylen != 16)
 			return MX_EINVAL;
 		if (inet_ntop(keylen == 4 ? AF_INET : AF_INET6, key, addr,
-			sizeof(addr)) == NULL)
+		              sizeof(addr)) == NULL)
 			return MX_EINVAL;
 		n = snprintf(out, outlen, "%s", addr);
 		return n < 0 || (size_t)n >= outlen ? MX_ETOOBIG : 0;
@@ -371,7 +370,7 @@ proto_key_format(int kind, const uint8_t *key, size_t keylen, char *out,
 		if (keylen != 5 && keylen != 17)
 			return MX_EINVAL;
 		if (inet_ntop(keylen == 5 ? AF_INET : AF_INET6, key + 1, addr,
-			sizeof(addr)) == NULL)
+		              sizeof(addr)) == NULL)
 			return MX_EINVAL;
 		n = snprintf(out, outlen, "%s/%u", addr, key[0]);
 		return n < 0 || (size_t)n >= outlen ? MX_ETOOBIG : 0;

@@ -15,13 +15,13 @@
 #include <stdint.h>
 
 enum proto_kind {
-	PROTO_KIND_IP = 1,	    /* key: 4 or 16 address bytes */
-	PROTO_KIND_NET = 2,	    /* key: prefix length, 4 or 16 bytes */
-	PROTO_KIND_DOMAIN = 3,	    /* key: labels reversed, lower case */
-	PROTO_KIND_FP = 4,	    /* key: content fingerprint bytes */
-	PROTO_KIND_HASH = 5,	    /* key: hash type byte + digest */
+	PROTO_KIND_IP = 1,          /* key: 4 or 16 address bytes */
+	PROTO_KIND_NET = 2,         /* key: prefix length, 4 or 16 bytes */
+	PROTO_KIND_DOMAIN = 3,      /* key: labels reversed, lower case */
+	PROTO_KIND_FP = 4,          /* key: content fingerprint bytes */
+	PROTO_KIND_HASH = 5,        /* key: hash type byte + digest */
 	PROTO_KIND_RCPT_POLICY = 6, /* key: policy subject text */
-	PROTO_KIND_CONFIG = 7,	    /* key: parameter name; value in data */
+	PROTO_KIND_CONFIG = 7,      /* key: parameter name; value in data */
 };
 #define PROTO_KIND_MIN PROTO_KIND_IP
 #define PROTO_KIND_MAX PROTO_KIND_CONFIG
@@ -33,11 +33,11 @@ enum proto_op {
 
 /* what an edge does when a record matches; ordered by severity */
 enum proto_action {
-	PROTO_ACT_SCORE = 0,	/* add score only; policy decides */
-	PROTO_ACT_ALLOW = 1,	/* allow-list: wins over scores */
-	PROTO_ACT_TAG = 2,	/* accept with a tag header */
+	PROTO_ACT_SCORE = 0,    /* add score only; policy decides */
+	PROTO_ACT_ALLOW = 1,    /* allow-list: wins over scores */
+	PROTO_ACT_TAG = 2,      /* accept with a tag header */
 	PROTO_ACT_TEMPFAIL = 3, /* 4xx */
-	PROTO_ACT_REJECT = 4,	/* 5xx */
+	PROTO_ACT_REJECT = 4,   /* 5xx */
 };
 #define PROTO_ACT_MAX PROTO_ACT_REJECT
 
@@ -54,16 +54,16 @@ enum proto_action {
 #define PROTO_SOURCE_MAX 32  /* longest source name */
 #define PROTO_REASON_MAX 128 /* longest reason text */
 #define PROTO_DATA_MAX 255   /* longest data value (config values) */
-#define PROTO_ID_MAX 64	     /* longest hub, edge, pop or feed id */
+#define PROTO_ID_MAX 64      /* longest hub, edge, pop or feed id */
 
 struct proto_record {
-	uint8_t kind;	/* enum proto_kind */
-	uint8_t op;	/* enum proto_op */
-	uint8_t action; /* enum proto_action */
-	uint8_t flags;	/* PROTO_RF_* */
-	int32_t score;	/* points; negative = good */
+	uint8_t kind;     /* enum proto_kind */
+	uint8_t op;       /* enum proto_op */
+	uint8_t action;   /* enum proto_action */
+	uint8_t flags;    /* PROTO_RF_* */
+	int32_t score;    /* points; negative = good */
 	uint64_t expires; /* unix seconds; 0 = never */
-	uint64_t ts_ms;	  /* unix ms of the change; orders versions */
+	uint64_t ts_ms;   /* unix ms of the change; orders versions */
 	uint16_t key_len; /* bytes in key */
 	uint8_t key[PROTO_KEY_MAX];
 	uint8_t source_len; /* bytes in source */
@@ -86,7 +86,7 @@ int proto_record_check(const struct proto_record *r);
  * maximum); helpers for tools and tests.
  */
 void proto_record_set_text(struct proto_record *r, const char *source,
-    const char *reason);
+                           const char *reason);
 
 /* proto_kind_name - "ip", "net", "domain", "fp", "hash", "rcpt-policy",
  * "config", or NULL when out of range */
@@ -117,10 +117,10 @@ int proto_action_parse(const char *name, size_t len);
  */
 int proto_key_ip(const char *text, size_t len, uint8_t *out, size_t *outlen);
 int proto_key_ip_bin(const uint8_t *addr, size_t alen, uint8_t *out,
-    size_t *outlen);
+                     size_t *outlen);
 int proto_key_net(const char *text, size_t len, uint8_t *out, size_t *outlen);
 int proto_key_domain(const char *text, size_t len, uint8_t *out,
-    size_t *outlen);
+                     size_t *outlen);
 
 /*
  * proto_key_format - render a key of a kind as text into out (NUL-ended)
@@ -128,6 +128,6 @@ int proto_key_domain(const char *text, size_t len, uint8_t *out,
  * hex, the rest as escaped text. Returns 0, MX_EINVAL or MX_ETOOBIG.
  */
 int proto_key_format(int kind, const uint8_t *key, size_t keylen, char *out,
-    size_t outlen);
+                     size_t outlen);
 
 #endif /* PROTO_RECORD_H */

@@ -17,7 +17,7 @@
 /* key_of - canonical key via fn, as a length or a negative error */
 static int
 key_of(int (*fn)(const char *, size_t, uint8_t *, size_t *), const char *t,
-    uint8_t *out)
+       uint8_t *out)
 {
 	size_t len = 0;
 	int rc = fn(t, strlen(t), out, &len);
@@ -43,7 +43,7 @@ test_ip_v4_v6_and_mapped(void **state)
 	assert_int_equal(key_of(proto_key_ip, "", k), MX_EINVAL);
 	assert_int_equal(key_of(proto_key_ip, "1.2.3.4 ", k), MX_EINVAL);
 	assert_int_equal(proto_key_ip("1.2.3.4\0", 8, k, &(size_t){0}),
-	    MX_EINVAL);
+	                 MX_EINVAL);
 }
 
 static void
@@ -67,8 +67,7 @@ test_net_canonical_and_host_bits_refused(void **state)
 	assert_int_equal(k[0], 32);
 	assert_int_equal(key_of(proto_key_net, "::/0", k), 17);
 	assert_int_equal(key_of(proto_key_net, "2001:db8::1/128", k), 17);
-	assert_int_equal(key_of(proto_key_net, "2001:db8::/129", k),
-	    MX_EINVAL);
+	assert_int_equal(key_of(proto_key_net, "2001:db8::/129", k), MX_EINVAL);
 	/* a v4-mapped prefix of 96 or more is the IPv4 network */
 	assert_int_equal(key_of(proto_key_net, "::ffff:10.0.0.0/104", k), 5);
 	assert_int_equal(k[0], 8);
@@ -96,7 +95,7 @@ test_domain_reversed_lowercase(void **state)
 	assert_int_equal(key_of(proto_key_domain, "-a.b", k), MX_EINVAL);
 	assert_int_equal(key_of(proto_key_domain, "a-.b", k), MX_EINVAL);
 	assert_int_equal(key_of(proto_key_domain, "b\xc3\xbc.de", k),
-	    MX_EINVAL);
+	                 MX_EINVAL);
 	assert_int_equal(key_of(proto_key_domain, "a b.c", k), MX_EINVAL);
 }
 
@@ -201,25 +200,23 @@ test_key_format_round_trip(void **state)
 
 	(void)state;
 	assert_int_equal(proto_key_net("2001:db8::/32", 13, k, &len), 0);
-	assert_int_equal(proto_key_format(PROTO_KIND_NET, k, len, out,
-			     sizeof(out)),
-	    0);
+	assert_int_equal(
+	    proto_key_format(PROTO_KIND_NET, k, len, out, sizeof(out)), 0);
 	assert_string_equal(out, "2001:db8::/32");
 	assert_int_equal(proto_key_domain("A.B.Example.com", 15, k, &len), 0);
-	assert_int_equal(proto_key_format(PROTO_KIND_DOMAIN, k, len, out,
-			     sizeof(out)),
-	    0);
+	assert_int_equal(
+	    proto_key_format(PROTO_KIND_DOMAIN, k, len, out, sizeof(out)), 0);
 	assert_string_equal(out, "a.b.example.com");
 	assert_int_equal(proto_key_format(PROTO_KIND_DOMAIN, k, len, out, 5),
-	    MX_ETOOBIG);
+	                 MX_ETOOBIG);
 	assert_int_equal(proto_key_ip("10.1.2.3", 8, k, &len), 0);
-	assert_int_equal(proto_key_format(PROTO_KIND_IP, k, len, out,
-			     sizeof(out)),
-	    0);
+	assert_int_equal(
+	    proto_key_format(PROTO_KIND_IP, k, len, out, sizeof(out)), 0);
 	assert_string_equal(out, "10.1.2.3");
 	assert_int_equal(proto_key_format(PROTO_KIND_FP,
-			     (const uint8_t *)"\x01\xab", 2, out, sizeof(out)),
-	    0);
+	                                  (const uint8_t *)"\x01\xab", 2, out,
+	                                  sizeof(out)),
+	                 0);
 	assert_string_equal(out, "01ab");
 }
 
@@ -246,13 +243,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ip_v4_v6_and_mapped),
-		cmocka_unit_test(test_net_canonical_and_host_bits_refused),
-		cmocka_unit_test(test_domain_reversed_lowercase),
-		cmocka_unit_test(test_domain_label_and_name_limits),
-		cmocka_unit_test(test_record_check_each_field),
-		cmocka_unit_test(test_key_format_round_trip),
-		cmocka_unit_test(test_kind_and_action_names),
+	    cmocka_unit_test(test_ip_v4_v6_and_mapped),
+	    cmocka_unit_test(test_net_canonical_and_host_bits_refused),
+	    cmocka_unit_test(test_domain_reversed_lowercase),
+	    cmocka_unit_test(test_domain_label_and_name_limits),
+	    cmocka_unit_test(test_record_check_each_field),
+	    cmocka_unit_test(test_key_format_round_trip),
+	    cmocka_unit_test(test_kind_and_action_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
