@@ -58,6 +58,9 @@ mx_buf_reserve(struct mx_buf *b, size_t n)
 	if (need <= b->cap)
 		return 0;
 	cap = b->cap ? b->cap : 64;
+	/* the first block is no bigger than max: storage never passes it */
+	if (cap > b->max)
+		cap = b->max;
 	while (cap < need)
 		cap = cap > b->max / 2 ? b->max : cap * 2;
 	if (cap < need)

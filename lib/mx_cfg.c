@@ -23,6 +23,10 @@
 #include "lib/mx_err.h"
 #include "lib/mx_parse.h"
 
+/* the reader hands inih a line, its '\n' and a NUL */
+_Static_assert(MX_CFG_LINE_MAX + 2 <= INI_MAX_LINE,
+    "MX_CFG_LINE_MAX does not fit inih's line buffer");
+
 struct mx_cfg_load {
 	const struct mx_cfg_param *tab;
 	void *conf;
@@ -31,6 +35,8 @@ struct mx_cfg_load {
 	size_t len;	  /* bytes in text */
 	size_t pos;	  /* next byte the reader hands out */
 	unsigned line;	  /* line number of the last line handed out */
+	int is_pair;	  /* that line was vetted as key = value */
+	int handled;	  /* inih passed that line to the handler */
 	int problems;	  /* count of reported problems */
 	mx_cfg_report_fn report;
 	void *arg;
@@ -173,13 +179,28 @@ mx_cfg_init(const struct mx_cfg_param *tab, void *conf, char *err,
 	return 0;
 }
 
-/* mx_cfg_line_ok - is this line something inih parses the way we mean */
+/* mx_cfg_is_space - the bytes inih's isspace() skips in the C locale */
+static int
+mx_cfg_is_space(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/*
+ * mx_cfg_line_check - why inih would misread this line, or NULL
+ * *is_pair is set when the line is a key = value pair for the handler.
+ */
 static const char *
-mx_cfg_line_check(const char *s, size_t len)
+mx_cfg_line_check(const char *s, size_t len, int *is_pair)
 {
 	size_t i = 0;
 
-	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+	*is_pair = 0;
+	if (memchr(s, '\0', len) != NULL)
+		return "NUL byte in line";
+	/* inih skips all of isspace(), so "\v" or "\f" alone must not hide
+	 * a continuation line from the test below */
+	while (i < len && mx_cfg_is_space(s[i]))
 		i++;
 	if (i == len || s[i] == '#' || s[i] == ';')
 		return NULL;
@@ -187,22 +208,45 @@ mx_cfg_line_check(const char *s, size_t len)
 		return "sections are not supported; use top-level keys";
 	if (i > 0)
 		return "continuation lines are not supported";
-	if (memchr(s, '\0', len) != NULL)
-		return "NUL byte in line";
-	if (memchr(s, '=', len) == NULL)
+	/* inih splits at the first '=' or ':'; "key: a = b" would set key
+	 * to "a = b" */
+	while (i < len && s[i] != '=' && s[i] != ':')
+		i++;
+	if (i == len || s[i] != '=')
 		return "expected 'key = value'";
+	*is_pair = 1;
 	return NULL;
 }
 
-/* mx_cfg_reader - hand inih one line, counting and vetting lines */
+/*
+ * mx_cfg_line_done - report a pair inih dropped without calling us
+ * A line that passed mx_cfg_line_check must reach the handler; inih
+ * drops, for one, "key ;x = 1" (an inline comment before the '='). This
+ * catches such lines whatever inih's build options are.
+ */
+static void
+mx_cfg_line_done(struct mx_cfg_load *ld)
+{
+	if (ld->is_pair && !ld->handled)
+		mx_cfg_problem(ld, ld->line, "expected 'key = value'");
+	ld->is_pair = 0;
+	ld->handled = 0;
+}
+
+/*
+ * mx_cfg_reader - hand inih one line, counting and vetting lines
+ * fgets contract: at most num - 1 bytes and a NUL. A line always ends in
+ * '\n' here, so even an inih built to grow its buffer (INI_ALLOW_REALLOC)
+ * never asks for the rest of a line and joins two of ours.
+ */
 static char *
 mx_cfg_reader(char *str, int num, void *stream)
 {
 	struct mx_cfg_load *ld = stream;
-	const char *start, *nl;
-	size_t len, take;
-	const char *why;
+	const char *start, *nl, *why;
+	size_t len, take = 0;
 
+	mx_cfg_line_done(ld);
 	if (ld->pos >= ld->len || num < 2)
 		return NULL;
 	start = ld->text + ld->pos;
@@ -210,14 +254,22 @@ mx_cfg_reader(char *str, int num, void *stream)
 	len = nl ? (size_t)(nl - start) : ld->len - ld->pos;
 	ld->pos += len + (nl != NULL);
 	ld->line++;
-	take = len;
-	if (len > MX_CFG_LINE_MAX || len > (size_t)num - 2) {
-		mx_cfg_problem(ld, ld->line, "line too long");
-		take = 0;
-	} else if ((why = mx_cfg_line_check(start, len)) != NULL) {
-		mx_cfg_problem(ld, ld->line, why);
-		take = 0;
+	/* the line ending is not part of the line: CRLF reads like LF */
+	if (len > 0 && start[len - 1] == '\r')
+		len--;
+	/* inih drops a BOM only after we vetted the line; drop it first so
+	 * that "[section]" or a blank behind it is seen for what it is */
+	if (ld->line == 1 && len >= 3 &&
+	    memcmp(start, "\xef\xbb\xbf", 3) == 0) {
+		start += 3;
+		len -= 3;
 	}
+	if (len > MX_CFG_LINE_MAX || len > (size_t)num - 2)
+		mx_cfg_problem(ld, ld->line, "line too long");
+	else if ((why = mx_cfg_line_check(start, len, &ld->is_pair)) != NULL)
+		mx_cfg_problem(ld, ld->line, why);
+	else
+		take = len;
 	/* a refused line reaches inih as an empty line */
 	memcpy(str, start, take);
 	str[take] = '\n';
@@ -234,6 +286,7 @@ mx_cfg_handler(void *user, const char *section, const char *name,
 	char err[MX_CFG_ERR_MAX];
 
 	(void)section; /* sections never reach here: the reader refuses them */
+	ld->handled = 1;
 	if (mx_cfg_set(ld->tab, ld->conf, name, value, err, sizeof(err)) != 0)
 		mx_cfg_problem(ld, ld->line, err);
 	return 1;
@@ -258,9 +311,11 @@ mx_cfg_load_mem(const struct mx_cfg_param *tab, void *conf, const char *fname,
 		mx_cfg_problem(&ld, 0, "file too large");
 		return ld.problems;
 	}
-	/* every syntax problem is caught by the reader, so inih's own
-	 * return value only repeats a line already reported */
+	/* every syntax problem is caught by the reader or by
+	 * mx_cfg_line_done, so inih's own return value only repeats a line
+	 * already reported */
 	(void)ini_parse_stream(mx_cfg_reader, &ld, mx_cfg_handler, &ld);
+	mx_cfg_line_done(&ld);
 	return ld.problems;
 }
 
@@ -269,41 +324,58 @@ int
 mx_cfg_load_file(const struct mx_cfg_param *tab, void *conf, const char *path,
     mx_cfg_report_fn report, void *arg)
 {
-	char msg[MX_CFG_ERR_MAX];
+	char msg[MX_CFG_ERR_MAX] = "";
 	struct stat st;
 	char *text = NULL;
 	size_t got = 0;
 	ssize_t n;
-	int fd, problems;
+	int fd, problems = 1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not hang start-up before the
+	 * regular-file test; it has no effect on regular files */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
-		goto fail;
+		goto leave;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0) {
+		snprintf(msg, sizeof(msg), "cannot stat: %s", strerror(errno));
+		goto leave;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		snprintf(msg, sizeof(msg), "not a regular file");
-		goto fail;
+		goto leave;
 	}
 	if (st.st_size > MX_CFG_FILE_MAX) {
 		snprintf(msg, sizeof(msg), "file larger than %d bytes",
 		    MX_CFG_FILE_MAX);
-		goto fail;
+		goto leave;
 	}
 	text = mx_malloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size &&
-	    (n = read(fd, text + got, (size_t)st.st_size - got)) > 0)
+	/* a file that shrank meanwhile ends early; one that grew is read
+	 * only up to the size that passed the limit */
+	while (got < (size_t)st.st_size) {
+		n = read(fd, text + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			/* applying half a file would go unnoticed */
+			snprintf(msg, sizeof(msg), "read error: %s",
+			    strerror(errno));
+			goto leave;
+		}
+		if (n == 0)
+			break;
 		got += (size_t)n;
-	close(fd);
+	}
 	problems = mx_cfg_load_mem(tab, conf, path, text, got, report, arg);
+leave:
+	if (msg[0] != '\0' && report != NULL)
+		report(arg, path, 0, msg);
 	mx_free(text);
-	return problems;
-fail:
 	if (fd >= 0)
 		close(fd);
-	if (report != NULL)
-		report(arg, path, 0, msg);
-	return 1;
+	return problems;
 }
 
 /* mx_cfg_fini - free owned strings */

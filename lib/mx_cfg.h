@@ -9,7 +9,9 @@
  * loading goes on so that one run shows them all.
  * Trust: config files are operator input, but a typo must never crash or
  * be silently ignored. Limits: MX_CFG_LINE_MAX bytes per line,
- * MX_CFG_VALUE_MAX per value, MX_CFG_FILE_MAX per file.
+ * MX_CFG_VALUE_MAX per value, MX_CFG_FILE_MAX per file. MX_CFG_LINE_MAX
+ * is inih's INI_MAX_LINE (200) less the '\n' and NUL each line reaches
+ * inih with; a line's "\n" or "\r\n" does not count.
  */
 #ifndef MX_CFG_H
 #define MX_CFG_H
@@ -17,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MX_CFG_LINE_MAX 199	    /* inih's INI_MAX_LINE less the NUL */
-#define MX_CFG_VALUE_MAX 1024	    /* longest value, after joining */
+#define MX_CFG_LINE_MAX 198	    /* per line, without "\n"; see below */
+#define MX_CFG_VALUE_MAX 1024	    /* longest value (mx_cfg_set) */
 #define MX_CFG_FILE_MAX (1024 * 1024) /* longest config file */
 #define MX_CFG_ERR_MAX 256	    /* size of an error message buffer */
 
@@ -81,6 +83,10 @@ int mx_cfg_set(const struct mx_cfg_param *tab, void *conf, const char *name,
 
 /*
  * mx_cfg_load_mem - apply an INI text (len bytes) named fname
+ * Each line is blank, a comment ('#' or ';' first), or "key = value" with
+ * the key in column 1; a ';' after a blank in a value starts a comment.
+ * Sections, continuation lines, "key: value", NUL bytes and lines over
+ * MX_CFG_LINE_MAX are problems; a UTF-8 BOM and CRLF endings are fine.
  * Reports each problem through report (may be NULL) and returns how many
  * there were; good lines are applied even when others are bad.
  */

@@ -32,6 +32,10 @@ static const char *const mx_err_names[] = {
 	"invalid state",
 };
 
+/* a code added to mx_err.h without a name here must not read past it */
+_Static_assert(sizeof(mx_err_names) / sizeof(mx_err_names[0]) == 1 - MX_ERR_MIN,
+    "mx_err_names does not match enum mx_err");
+
 /* mx_strerror - name an error code */
 const char *
 mx_strerror(int err)

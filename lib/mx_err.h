@@ -39,8 +39,9 @@ enum mx_err {
 #define MX_ERR_MIN MX_ESTATE
 
 /*
- * mx_strerror - a short constant name for an mx_err code ("EINVAL ...")
- * Returns a static string; unknown codes give "unknown error".
+ * mx_strerror - a short constant description of an mx_err code
+ * ("invalid argument" for MX_EINVAL). Returns a static string; codes
+ * outside MX_ERR_MIN..MX_OK give "unknown error".
  */
 const char *mx_strerror(int err);
 

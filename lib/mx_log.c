@@ -48,6 +48,9 @@ mx_log_enabled(enum mx_log_level lvl)
 	return lvl >= mx_log_min;
 }
 
+static void mx_log_vwrite(enum mx_log_level lvl, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 /* mx_log_vwrite - format one line and write it with a single call */
 static void
 mx_log_vwrite(enum mx_log_level lvl, const char *fmt, va_list ap)
@@ -55,6 +58,9 @@ mx_log_vwrite(enum mx_log_level lvl, const char *fmt, va_list ap)
 	char line[2048];
 	int n;
 
+	/* a level from outside the enum must not index past the tables */
+	if ((unsigned)lvl > MX_LOG_ERR)
+		lvl = MX_LOG_ERR;
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	if (n < 0)
 		return;
@@ -129,7 +135,7 @@ mx_log_escape(char *dst, size_t dstlen, const void *src, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = src;
-	size_t i, o = 0;
+	size_t i, o = 0, mark = 0;
 	int cut = len > MX_LOG_PEER_MAX;
 
 	if (dstlen == 0)
@@ -151,8 +157,15 @@ mx_log_escape(char *dst, size_t dstlen, const void *src, size_t len)
 				break;
 			dst[o++] = (char)c;
 		}
+		/* last whole character that still leaves room for "..." */
+		if (o + 3 < dstlen)
+			mark = o;
 	}
-	if ((cut || i < len) && o + 3 < dstlen) {
+	/* text cut here, by MX_LOG_PEER_MAX or by dstlen, must say so:
+	 * back off to a character boundary to make room for the mark */
+	if ((cut || i < len) && dstlen > 3) {
+		if (o + 3 >= dstlen)
+			o = mark;
 		memcpy(dst + o, "...", 3);
 		o += 3;
 	}

@@ -58,7 +58,9 @@ void mx_panic(const char *fmt, ...) MX_PRINTF(1, 2) __attribute__((noreturn));
  * mx_log_escape - make peer text safe to log
  * Copies at most MX_LOG_PEER_MAX bytes of src into dst, escaping control
  * bytes, '"', '\\' and bytes >= 0x7f as \xNN, appending "..." when cut.
- * dst must hold dstlen >= 1 bytes; MX_LOG_ESC_SIZE always suffices.
+ * dst must hold dstlen >= 1 bytes; MX_LOG_ESC_SIZE always suffices. A
+ * smaller dst cuts the text at a character boundary, never inside an
+ * escape, and still marks the cut with "..." when dstlen >= 4.
  * Returns dst, always NUL-terminated.
  */
 char *mx_log_escape(char *dst, size_t dstlen, const void *src, size_t len);
