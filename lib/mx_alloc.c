@@ -31,8 +31,8 @@ mx_calloc(size_t nmemb, size_t size)
 		nmemb = size = 1;
 	p = calloc(nmemb, size);
 	if (p == NULL)
-		mx_panic("out of memory allocating %zu x %zu bytes", nmemb,
-		    size);
+		mx_panic(
+		    "out of memory allocating %zu x %zu bytes", nmemb, size);
 	return p;
 }
 

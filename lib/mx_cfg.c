@@ -32,12 +32,12 @@ struct mx_cfg_load {
 	void *conf;
 	const char *fname;
 	const char *text; /* whole input */
-	size_t len;	  /* bytes in text */
-	size_t pos;	  /* next byte the reader hands out */
-	unsigned line;	  /* line number of the last line handed out */
-	int is_pair;	  /* that line was vetted as key = value */
-	int handled;	  /* inih passed that line to the handler */
-	int problems;	  /* count of reported problems */
+	size_t len;       /* bytes in text */
+	size_t pos;       /* next byte the reader hands out */
+	unsigned line;    /* line number of the last line handed out */
+	int is_pair;      /* that line was vetted as key = value */
+	int handled;      /* inih passed that line to the handler */
+	int problems;     /* count of reported problems */
 	mx_cfg_report_fn report;
 	void *arg;
 };
@@ -95,8 +95,8 @@ mx_cfg_apply(const struct mx_cfg_param *p, void *conf, const char *value,
 		if ((rc = mx_parse_bool(value, len, &b)) == 0)
 			memcpy(field, &b, sizeof(b));
 		else
-			snprintf(err, errlen, "%s: expected yes or no",
-			    p->name);
+			snprintf(
+			    err, errlen, "%s: expected yes or no", p->name);
 		return rc;
 	case MX_CFG_U64:
 		rc = mx_parse_u64(value, len, p->min, p->max, &v);
@@ -126,8 +126,8 @@ mx_cfg_apply(const struct mx_cfg_param *p, void *conf, const char *value,
 		err[0] = '\0';
 		rc = p->fn(conf, value, err, errlen);
 		if (rc != 0 && err[0] == '\0')
-			snprintf(err, errlen, "%s: %s", p->name,
-			    mx_strerror(rc));
+			snprintf(
+			    err, errlen, "%s: %s", p->name, mx_strerror(rc));
 		return rc;
 	}
 	if (rc == MX_ERANGE)
@@ -138,7 +138,7 @@ mx_cfg_apply(const struct mx_cfg_param *p, void *conf, const char *value,
 		snprintf(err, errlen, "%s: not a valid %s", p->name,
 		    p->type == MX_CFG_U64    ? "number"
 		    : p->type == MX_CFG_SIZE ? "size (e.g. 10m)"
-					     : "duration (e.g. 30s)");
+		                             : "duration (e.g. 30s)");
 	else
 		memcpy(field, &v, sizeof(v));
 	return rc;
@@ -156,8 +156,8 @@ mx_cfg_set(const struct mx_cfg_param *tab, void *conf, const char *name,
 		return MX_ENOTFOUND;
 	}
 	if (strlen(value) > MX_CFG_VALUE_MAX) {
-		snprintf(err, errlen, "%s: value longer than %d bytes",
-		    p->name, MX_CFG_VALUE_MAX);
+		snprintf(err, errlen, "%s: value longer than %d bytes", p->name,
+		    MX_CFG_VALUE_MAX);
 		return MX_ETOOBIG;
 	}
 	return mx_cfg_apply(p, conf, value, err, errlen);
@@ -165,8 +165,8 @@ mx_cfg_set(const struct mx_cfg_param *tab, void *conf, const char *name,
 
 /* mx_cfg_init - apply every default */
 int
-mx_cfg_init(const struct mx_cfg_param *tab, void *conf, char *err,
-    size_t errlen)
+mx_cfg_init(
+    const struct mx_cfg_param *tab, void *conf, char *err, size_t errlen)
 {
 	int rc;
 
@@ -279,8 +279,8 @@ mx_cfg_reader(char *str, int num, void *stream)
 
 /* mx_cfg_handler - inih callback: one key = value */
 static int
-mx_cfg_handler(void *user, const char *section, const char *name,
-    const char *value)
+mx_cfg_handler(
+    void *user, const char *section, const char *name, const char *value)
 {
 	struct mx_cfg_load *ld = user;
 	char err[MX_CFG_ERR_MAX];
@@ -298,13 +298,13 @@ mx_cfg_load_mem(const struct mx_cfg_param *tab, void *conf, const char *fname,
     const char *text, size_t len, mx_cfg_report_fn report, void *arg)
 {
 	struct mx_cfg_load ld = {
-		.tab = tab,
-		.conf = conf,
-		.fname = fname,
-		.text = text,
-		.len = len,
-		.report = report,
-		.arg = arg,
+	    .tab = tab,
+	    .conf = conf,
+	    .fname = fname,
+	    .text = text,
+	    .len = len,
+	    .report = report,
+	    .arg = arg,
 	};
 
 	if (len > MX_CFG_FILE_MAX) {
@@ -384,8 +384,8 @@ mx_cfg_fini(const struct mx_cfg_param *tab, void *conf)
 {
 	for (; tab->name != NULL; tab++) {
 		if (tab->type == MX_CFG_STR) {
-			char **sp = (char **)(void *)((char *)conf +
-						      tab->offset);
+			char **sp =
+			    (char **)(void *)((char *)conf + tab->offset);
 
 			mx_free(*sp);
 			*sp = NULL;

@@ -19,10 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MX_CFG_LINE_MAX 198	    /* per line, without "\n"; see below */
-#define MX_CFG_VALUE_MAX 1024	    /* longest value (mx_cfg_set) */
+#define MX_CFG_LINE_MAX 198           /* per line, without "\n"; see below */
+#define MX_CFG_VALUE_MAX 1024         /* longest value (mx_cfg_set) */
 #define MX_CFG_FILE_MAX (1024 * 1024) /* longest config file */
-#define MX_CFG_ERR_MAX 256	    /* size of an error message buffer */
+#define MX_CFG_ERR_MAX 256            /* size of an error message buffer */
 
 enum mx_cfg_type {
 	MX_CFG_BOOL, /* int: 0 or 1 */
@@ -37,17 +37,17 @@ enum mx_cfg_type {
  * mx_cfg_fn - parse one value of an MX_CFG_FN parameter into conf
  * Returns 0, or a negative MX_E* code with a reason written to err.
  */
-typedef int (*mx_cfg_fn)(void *conf, const char *value, char *err,
-    size_t errlen);
+typedef int (*mx_cfg_fn)(
+    void *conf, const char *value, char *err, size_t errlen);
 
 struct mx_cfg_param {
 	const char *name; /* key; equals the struct field name */
 	enum mx_cfg_type type;
-	size_t offset;	 /* offsetof(conf, field); unused for MX_CFG_FN */
-	const char *def; /* default as text, or NULL for none */
-	uint64_t min;	 /* numeric minimum (or minimum string length) */
-	uint64_t max;	 /* numeric maximum (or maximum string length) */
-	mx_cfg_fn fn;	 /* MX_CFG_FN only */
+	size_t offset;    /* offsetof(conf, field); unused for MX_CFG_FN */
+	const char *def;  /* default as text, or NULL for none */
+	uint64_t min;     /* numeric minimum (or minimum string length) */
+	uint64_t max;     /* numeric maximum (or maximum string length) */
+	mx_cfg_fn fn;     /* MX_CFG_FN only */
 	const char *help; /* one line for --help and docs */
 };
 
@@ -55,22 +55,22 @@ struct mx_cfg_param {
  * mx_cfg_report_fn - called once per problem in a file
  * file and line locate it (line 0: the file as a whole); msg says what.
  */
-typedef void (*mx_cfg_report_fn)(void *arg, const char *file, unsigned line,
-    const char *msg);
+typedef void (*mx_cfg_report_fn)(
+    void *arg, const char *file, unsigned line, const char *msg);
 
 /*
  * mx_cfg_init - zero-initialised conf gets every default from tab
  * tab ends with an entry whose name is NULL. Returns 0, or the error of
  * a bad default (a program bug) with the reason in err.
  */
-int mx_cfg_init(const struct mx_cfg_param *tab, void *conf, char *err,
-    size_t errlen);
+int mx_cfg_init(
+    const struct mx_cfg_param *tab, void *conf, char *err, size_t errlen);
 
 /*
  * mx_cfg_find - the entry for name (len bytes; '-' matches '_'), or NULL
  */
-const struct mx_cfg_param *mx_cfg_find(const struct mx_cfg_param *tab,
-    const char *name, size_t len);
+const struct mx_cfg_param *mx_cfg_find(
+    const struct mx_cfg_param *tab, const char *name, size_t len);
 
 /*
  * mx_cfg_set - parse value for the parameter called name

@@ -11,25 +11,25 @@
 
 enum mx_err {
 	MX_OK = 0,
-	MX_EINVAL = -1,	   /* invalid argument or malformed text */
+	MX_EINVAL = -1,    /* invalid argument or malformed text */
 	MX_ETOOBIG = -2,   /* a size limit was hit */
-	MX_EPROTO = -3,	   /* protocol violation by the peer */
-	MX_EIO = -4,	   /* system call or library I/O failure */
+	MX_EPROTO = -3,    /* protocol violation by the peer */
+	MX_EIO = -4,       /* system call or library I/O failure */
 	MX_ENOTFOUND = -5, /* no such record or entry */
-	MX_EFULL = -6,	   /* storage full (LMDB map size reached) */
+	MX_EFULL = -6,     /* storage full (LMDB map size reached) */
 	MX_EVERSION = -7,  /* unknown payload or layout version */
-	MX_ETYPE = -8,	   /* wrong msgpack type for a field */
-	MX_ETRUNC = -9,	   /* input ends before the value does */
+	MX_ETYPE = -8,     /* wrong msgpack type for a field */
+	MX_ETRUNC = -9,    /* input ends before the value does */
 	MX_ETRAIL = -10,   /* bytes left over after the value */
 	MX_ELIMIT = -11,   /* a count limit was hit */
 	MX_EMISSING = -12, /* a required field is absent */
-	MX_EDUP = -13,	   /* a field appears twice */
+	MX_EDUP = -13,     /* a field appears twice */
 	MX_ERANGE = -14,   /* number or enum value out of range */
-	MX_ESIG = -15,	   /* signature does not verify */
-	MX_EKEY = -16,	   /* key unusable: wrong type, unreadable */
+	MX_ESIG = -15,     /* signature does not verify */
+	MX_EKEY = -16,     /* key unusable: wrong type, unreadable */
 	MX_EDEPTH = -17,   /* nesting deeper than allowed */
 	MX_ESTALE = -18,   /* sequence already applied (replay) */
-	MX_EGAP = -19,	   /* sequence gap: a batch is missing */
+	MX_EGAP = -19,     /* sequence gap: a batch is missing */
 	MX_EEPOCH = -20,   /* epoch differs from the applied one */
 	MX_EEXIST = -21,   /* entry exists already */
 	MX_ETIMEOUT = -22, /* time limit reached */

@@ -18,10 +18,10 @@ static const char *mx_log_ident = "mxsentry";
 static int mx_log_stderr = 1;
 static enum mx_log_level mx_log_min = MX_LOG_INFO;
 
-static const char *const mx_log_names[] = {"debug", "info", "notice", "warn",
-					   "err"};
-static const int mx_log_prio[] = {LOG_DEBUG, LOG_INFO, LOG_NOTICE,
-				  LOG_WARNING, LOG_ERR};
+static const char *const mx_log_names[] = {
+    "debug", "info", "notice", "warn", "err"};
+static const int mx_log_prio[] = {
+    LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR};
 
 /* mx_log_open - set ident, destination and level */
 void
@@ -81,7 +81,7 @@ mx_log_vwrite(enum mx_log_level lvl, const char *fmt, va_list ap)
 		    (int)getpid(), mx_log_names[lvl], line);
 		if (m > 0) {
 			size_t len = (size_t)m < sizeof(out) ? (size_t)m
-							     : sizeof(out) - 1;
+			                                     : sizeof(out) - 1;
 			/* one write per line keeps lines whole across
 			 * threads; a short write to stderr is ignored */
 			if (write(STDERR_FILENO, out, len) < 0)

@@ -31,8 +31,8 @@ mx_parse_digits(const char *s, size_t len, uint64_t *out)
 
 /* mx_parse_u64 - bounded unsigned parse */
 int
-mx_parse_u64(const char *s, size_t len, uint64_t min, uint64_t max,
-    uint64_t *out)
+mx_parse_u64(
+    const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out)
 {
 	uint64_t v;
 	int rc;
@@ -47,8 +47,7 @@ mx_parse_u64(const char *s, size_t len, uint64_t min, uint64_t max,
 
 /* mx_parse_i64 - bounded signed parse */
 int
-mx_parse_i64(const char *s, size_t len, int64_t min, int64_t max,
-    int64_t *out)
+mx_parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
 {
 	uint64_t v;
 	int64_t r;
@@ -117,20 +116,20 @@ mx_parse_scaled(const char *s, size_t len, const char *const *sfx,
 
 /* mx_parse_size - bytes with k/m/g suffix */
 int
-mx_parse_size(const char *s, size_t len, uint64_t min, uint64_t max,
-    uint64_t *out)
+mx_parse_size(
+    const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out)
 {
 	static const char *const sfx[] = {"k", "m", "g", "b", NULL};
-	static const uint64_t mul[] = {1024, 1024 * 1024, 1024 * 1024 * 1024,
-				       1};
+	static const uint64_t mul[] = {
+	    1024, 1024 * 1024, 1024 * 1024 * 1024, 1};
 
 	return mx_parse_scaled(s, len, sfx, mul, 1, min, max, out);
 }
 
 /* mx_parse_duration_ms - duration with unit suffix, to milliseconds */
 int
-mx_parse_duration_ms(const char *s, size_t len, uint64_t min, uint64_t max,
-    uint64_t *out)
+mx_parse_duration_ms(
+    const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out)
 {
 	static const char *const sfx[] = {"ms", "s", "m", "h", "d", NULL};
 	static const uint64_t mul[] = {1, 1000, 60000, 3600000, 86400000};

@@ -16,26 +16,26 @@
  * Returns 0, MX_EINVAL (empty, sign, non-digit) or MX_ERANGE (overflow, or
  * outside [min, max]). *out is set only on success.
  */
-int mx_parse_u64(const char *s, size_t len, uint64_t min, uint64_t max,
-    uint64_t *out);
+int mx_parse_u64(
+    const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out);
 
 /* mx_parse_i64 - as mx_parse_u64, with an optional leading '-' */
-int mx_parse_i64(const char *s, size_t len, int64_t min, int64_t max,
-    int64_t *out);
+int mx_parse_i64(
+    const char *s, size_t len, int64_t min, int64_t max, int64_t *out);
 
 /*
  * mx_parse_size - a byte count with an optional suffix k, m, g (powers of
  * 1024, case-insensitive): "10m" = 10485760. Same errors as mx_parse_u64.
  */
-int mx_parse_size(const char *s, size_t len, uint64_t min, uint64_t max,
-    uint64_t *out);
+int mx_parse_size(
+    const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out);
 
 /*
  * mx_parse_duration_ms - a duration in milliseconds: digits with a suffix
  * ms, s, m, h or d ("30s", "5m"); plain digits are seconds.
  */
-int mx_parse_duration_ms(const char *s, size_t len, uint64_t min,
-    uint64_t max, uint64_t *out);
+int mx_parse_duration_ms(
+    const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out);
 
 /*
  * mx_parse_bool - yes/no, true/false, on/off, 1/0 (case-insensitive)

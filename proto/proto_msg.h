@@ -32,31 +32,31 @@
 
 #define PROTO_VERSION 1
 #define PROTO_MSG_MAX (1024 * 1024) /* largest payload, bytes */
-#define PROTO_DEPTH_MAX 8	    /* deepest nesting in any message */
-#define PROTO_SIG_LEN 64	    /* Ed25519 signature bytes */
+#define PROTO_DEPTH_MAX 8           /* deepest nesting in any message */
+#define PROTO_SIG_LEN 64            /* Ed25519 signature bytes */
 
 enum proto_msg_type {
 	PROTO_MSG_TELEMETRY = 1, /* unsigned: telemetry batch */
-	PROTO_MSG_UPDATE = 2,	 /* signed: update batch */
-	PROTO_MSG_SNAPSHOT = 3,	 /* signed: snapshot chunk */
-	PROTO_MSG_STATUS = 4,	 /* unsigned: edge status */
-	PROTO_MSG_FEED = 5,	 /* signed: feed/analyst submission */
+	PROTO_MSG_UPDATE = 2,    /* signed: update batch */
+	PROTO_MSG_SNAPSHOT = 3,  /* signed: snapshot chunk */
+	PROTO_MSG_STATUS = 4,    /* unsigned: edge status */
+	PROTO_MSG_FEED = 5,      /* signed: feed/analyst submission */
 };
 
 /* array limits, enforced by encoders and decoders alike */
-#define PROTO_BATCH_EVENTS_MAX 1024  /* events per telemetry batch */
-#define PROTO_BATCH_RECORDS_MAX 4096 /* records per update/chunk/feed */
-#define PROTO_EV_REASONS_MAX 32	     /* reason ids per event */
-#define PROTO_EV_FPS_MAX 16	     /* fingerprints per event */
-#define PROTO_EV_HASHES_MAX 16	     /* body/attachment hashes per event */
-#define PROTO_EV_URLS_MAX 64	     /* URL domains per event */
-#define PROTO_EV_RCPTS_MAX 128	     /* recipient answers per event */
-#define PROTO_STATUS_HUBS_MAX 16     /* hub positions in a status */
-#define PROTO_REASON_ID_MAX 64	     /* longest reason id */
-#define PROTO_FP_MAX 64		     /* longest fingerprint, bytes */
-#define PROTO_RCPT_HASH_MAX 32	     /* longest hashed local part, bytes */
-#define PROTO_HELO_MAX 255	     /* longest HELO text */
-#define PROTO_VERSION_STR_MAX 32     /* longest software version string */
+#define PROTO_BATCH_EVENTS_MAX 1024     /* events per telemetry batch */
+#define PROTO_BATCH_RECORDS_MAX 4096    /* records per update/chunk/feed */
+#define PROTO_EV_REASONS_MAX 32         /* reason ids per event */
+#define PROTO_EV_FPS_MAX 16             /* fingerprints per event */
+#define PROTO_EV_HASHES_MAX 16          /* body/attachment hashes per event */
+#define PROTO_EV_URLS_MAX 64            /* URL domains per event */
+#define PROTO_EV_RCPTS_MAX 128          /* recipient answers per event */
+#define PROTO_STATUS_HUBS_MAX 16        /* hub positions in a status */
+#define PROTO_REASON_ID_MAX 64          /* longest reason id */
+#define PROTO_FP_MAX 64                 /* longest fingerprint, bytes */
+#define PROTO_RCPT_HASH_MAX 32          /* longest hashed local part, bytes */
+#define PROTO_HELO_MAX 255              /* longest HELO text */
+#define PROTO_VERSION_STR_MAX 32        /* longest software version string */
 #define PROTO_SNAPSHOT_CHUNKS_MAX 65536 /* chunks in one snapshot */
 
 /* a borrowed byte string: a view into the decoded input */
@@ -67,7 +67,7 @@ struct proto_str {
 
 /* telemetry event types */
 enum proto_ev_type {
-	PROTO_EV_TXN = 1,	   /* one SMTP transaction */
+	PROTO_EV_TXN = 1,          /* one SMTP transaction */
 	PROTO_EV_CONN_REFUSED = 2, /* connection refused before a transaction */
 };
 
@@ -82,40 +82,40 @@ enum proto_verdict {
 #define PROTO_VERDICT_MAX PROTO_VERDICT_ABORTED
 
 /* event flags */
-#define PROTO_EVF_TRAP 0x01u	     /* a spam-trap recipient was hit */
+#define PROTO_EVF_TRAP 0x01u         /* a spam-trap recipient was hit */
 #define PROTO_EVF_EARLY_TALKER 0x02u /* spoke before the greeting */
 #define PROTO_EVF_PROTO_ABUSE 0x04u  /* protocol violations seen */
-#define PROTO_EVF_TLS 0x08u	     /* sender used STARTTLS */
+#define PROTO_EVF_TLS 0x08u          /* sender used STARTTLS */
 
 /* recipient answer results */
 enum proto_rcpt_result {
-	PROTO_RCPT_OK = 1,	/* destination accepted */
+	PROTO_RCPT_OK = 1,      /* destination accepted */
 	PROTO_RCPT_UNKNOWN = 2, /* destination said unknown user */
-	PROTO_RCPT_TRAP = 3,	/* configured spam trap */
-	PROTO_RCPT_OTHER = 4,	/* refused for another reason */
+	PROTO_RCPT_TRAP = 3,    /* configured spam trap */
+	PROTO_RCPT_OTHER = 4,   /* refused for another reason */
 };
 
 struct proto_ev_rcpt {
-	struct proto_str hash;	 /* salted hash of the local part */
+	struct proto_str hash;   /* salted hash of the local part */
 	struct proto_str domain; /* recipient domain, lower case */
-	uint8_t result;		 /* enum proto_rcpt_result */
+	uint8_t result;          /* enum proto_rcpt_result */
 };
 
 struct proto_event {
-	uint64_t ts_ms;		   /* unix ms */
-	uint8_t type;		   /* enum proto_ev_type */
-	uint8_t ip_len;		   /* 4 or 16 */
-	uint8_t ip[16];		   /* client address */
-	struct proto_str helo;	   /* HELO/EHLO argument, may be empty */
+	uint64_t ts_ms;                 /* unix ms */
+	uint8_t type;                   /* enum proto_ev_type */
+	uint8_t ip_len;                 /* 4 or 16 */
+	uint8_t ip[16];                 /* client address */
+	struct proto_str helo;          /* HELO/EHLO argument, may be empty */
 	struct proto_str sender_domain; /* MAIL FROM domain, may be empty */
-	struct proto_str country;  /* ISO 3166 code, or empty */
-	uint32_t asn;		   /* 0 = unknown */
-	uint32_t rcpt_ok;	   /* recipients accepted */
-	uint32_t rcpt_unknown;	   /* recipients refused as unknown */
-	uint64_t size;		   /* message bytes, 0 when no DATA */
-	uint8_t verdict;	   /* enum proto_verdict */
-	int32_t score;		   /* policy score */
-	uint32_t flags;		   /* PROTO_EVF_* */
+	struct proto_str country;       /* ISO 3166 code, or empty */
+	uint32_t asn;                   /* 0 = unknown */
+	uint32_t rcpt_ok;               /* recipients accepted */
+	uint32_t rcpt_unknown;          /* recipients refused as unknown */
+	uint64_t size;                  /* message bytes, 0 when no DATA */
+	uint8_t verdict;                /* enum proto_verdict */
+	int32_t score;                  /* policy score */
+	uint32_t flags;                 /* PROTO_EVF_* */
 	uint16_t n_reasons;
 	struct proto_str reasons[PROTO_EV_REASONS_MAX];
 	uint16_t n_fps;
@@ -131,26 +131,26 @@ struct proto_event {
 struct proto_telemetry_hdr {
 	struct proto_str edge_id;
 	struct proto_str pop;
-	uint64_t seq;	  /* batch sequence of this edge */
-	uint64_t dropped; /* events dropped since the previous batch */
+	uint64_t seq;      /* batch sequence of this edge */
+	uint64_t dropped;  /* events dropped since the previous batch */
 	uint32_t n_events; /* set by the decoder after the last event */
 };
 
 struct proto_batch_hdr {
 	struct proto_str hub_id;
-	uint64_t epoch;	    /* changes when hub state is wiped */
-	uint64_t seq;	    /* update: this batch; snapshot: taken at */
-	uint64_t ts_ms;	    /* unix ms when published */
+	uint64_t epoch;     /* changes when hub state is wiped */
+	uint64_t seq;       /* update: this batch; snapshot: taken at */
+	uint64_t ts_ms;     /* unix ms when published */
 	uint64_t snap_id;   /* snapshot only: id of the snapshot */
-	uint32_t index;	    /* snapshot only: chunk number, from 0 */
-	uint32_t count;	    /* snapshot only: chunks in the snapshot */
+	uint32_t index;     /* snapshot only: chunk number, from 0 */
+	uint32_t count;     /* snapshot only: chunks in the snapshot */
 	uint32_t n_records; /* set by the decoder after the last record */
 };
 
 /* a feed or analyst submission (signed with the submitter's key) */
 struct proto_feed_hdr {
 	struct proto_str source; /* feed or analyst name */
-	struct proto_str who;	 /* identity of the submitter */
+	struct proto_str who;    /* identity of the submitter */
 	uint64_t ts_ms;
 	uint64_t serial; /* submitter's own sequence, for replay checks */
 	uint32_t n_records;
@@ -172,11 +172,11 @@ struct proto_status {
 	struct proto_str edge_id;
 	struct proto_str pop;
 	struct proto_str version; /* software version */
-	uint8_t state;		  /* enum proto_edge_state */
+	uint8_t state;            /* enum proto_edge_state */
 	uint64_t ts_ms;
 	uint64_t uptime_s;
-	uint32_t sessions;	/* sessions open now */
-	uint32_t msgs_per_min;	/* transactions in the last minute */
+	uint32_t sessions;     /* sessions open now */
+	uint32_t msgs_per_min; /* transactions in the last minute */
 	uint16_t n_hubs;
 	struct proto_hub_pos hubs[PROTO_STATUS_HUBS_MAX];
 };
@@ -188,7 +188,8 @@ typedef int (*proto_record_fn)(void *arg, const struct proto_record *r);
 
 /*
  * proto_msg_peek - read version and type of a payload
- * Returns 0, MX_ETRUNC, MX_ETYPE (not an array of 3 or 4) or MX_EVERSION.
+ * Returns 0, MX_ETRUNC, MX_ETYPE (not an array of 3 or 4) or MX_EVERSION;
+ * also MX_ETOOBIG (len > PROTO_MSG_MAX) and MX_ERANGE (type over 255).
  */
 int proto_msg_peek(const uint8_t *buf, size_t len, unsigned *type);
 
@@ -205,11 +206,9 @@ int proto_status_encode(struct mx_buf *out, const struct proto_status *st);
 /* body encoders for signed messages: the body map only; proto_sign.h
  * wraps it in the signed envelope */
 int proto_update_body_encode(struct mx_buf *out,
-    const struct proto_batch_hdr *h, const struct proto_record *recs,
-    size_t n);
+    const struct proto_batch_hdr *h, const struct proto_record *recs, size_t n);
 int proto_snapshot_body_encode(struct mx_buf *out,
-    const struct proto_batch_hdr *h, const struct proto_record *recs,
-    size_t n);
+    const struct proto_batch_hdr *h, const struct proto_record *recs, size_t n);
 int proto_feed_body_encode(struct mx_buf *out, const struct proto_feed_hdr *h,
     const struct proto_record *recs, size_t n);
 
@@ -223,8 +222,8 @@ int proto_feed_body_encode(struct mx_buf *out, const struct proto_feed_hdr *h,
  */
 int proto_telemetry_decode(const uint8_t *buf, size_t len,
     struct proto_telemetry_hdr *h, proto_event_fn cb, void *arg);
-int proto_status_decode(const uint8_t *buf, size_t len,
-    struct proto_status *st);
+int proto_status_decode(
+    const uint8_t *buf, size_t len, struct proto_status *st);
 int proto_update_body_decode(const uint8_t *body, size_t len,
     struct proto_batch_hdr *h, proto_record_fn cb, void *arg);
 int proto_snapshot_body_decode(const uint8_t *body, size_t len,
@@ -237,8 +236,8 @@ int proto_feed_body_decode(const uint8_t *body, size_t len,
  * proto_signed_encode - append [version, type, body-bin, sig-bin] to out
  * Returns 0, MX_ETOOBIG or MX_EINVAL (type not a signed type).
  */
-int proto_signed_encode(struct mx_buf *out, unsigned type,
-    const uint8_t *body, size_t body_len, const uint8_t sig[PROTO_SIG_LEN]);
+int proto_signed_encode(struct mx_buf *out, unsigned type, const uint8_t *body,
+    size_t body_len, const uint8_t sig[PROTO_SIG_LEN]);
 /*
  * proto_signed_decode - split a signed payload into type, body and sig
  * (views into buf). Verifies nothing. Returns 0, MX_ETRUNC, MX_ETYPE,

@@ -19,15 +19,26 @@
 #include "lib/mx_parse.h"
 
 static const char *const proto_kind_names[] = {
-    NULL, "ip", "net", "domain", "fp", "hash", "rcpt-policy", "config",
+    NULL,
+    "ip",
+    "net",
+    "domain",
+    "fp",
+    "hash",
+    "rcpt-policy",
+    "config",
 };
 
 static const char *const proto_action_names[] = {
-    "score", "allow", "tag", "tempfail", "reject",
+    "score",
+    "allow",
+    "tag",
+    "tempfail",
+    "reject",
 };
 
-static const uint8_t proto_v4mapped[12] = {0, 0, 0, 0, 0,    0,
-                                           0, 0, 0, 0, 0xff, 0xff};
+static const uint8_t proto_v4mapped[12] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 /* proto_kind_name - kind to name */
 const char *
@@ -91,8 +102,8 @@ proto_key_ip_bin(const uint8_t *addr, size_t alen, uint8_t *out, size_t *outlen)
 
 /* proto_key_addr_text - parse an address; bounded copy for inet_pton */
 static int
-proto_key_addr_text(const char *text, size_t len, uint8_t addr[16],
-                    size_t *alen)
+proto_key_addr_text(
+    const char *text, size_t len, uint8_t addr[16], size_t *alen)
 {
 	char tmp[INET6_ADDRSTRLEN + 1];
 
@@ -156,11 +167,11 @@ proto_key_net(const char *text, size_t len, uint8_t *out, size_t *outlen)
 
 	if (slash == NULL)
 		return MX_EINVAL;
-	if ((rc = proto_key_addr_text(text, (size_t)(slash - text), addr,
-	                              &alen)) != 0)
+	if ((rc = proto_key_addr_text(
+	         text, (size_t)(slash - text), addr, &alen)) != 0)
 		return rc;
 	if ((rc = mx_parse_u64(slash + 1, len - (size_t)(slash - text) - 1, 0,
-	                       alen * 8, &plen)) != 0)
+	         alen * 8, &plen)) != 0)
 		return MX_EINVAL;
 	if (slash + 2 < text + len && slash[1] == '0')
 		return MX_EINVAL; /* leading zero: "/024" */
@@ -190,7 +201,7 @@ proto_label_ok(const uint8_t *l, size_t len)
 		uint8_t c = l[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
+		        c == '-' || c == '_'))
 			return 0;
 	}
 	return 1;
@@ -326,8 +337,8 @@ proto_record_check(const struct proto_record *r)
 
 /* proto_record_set_text - set source and reason, truncating */
 void
-proto_record_set_text(struct proto_record *r, const char *source,
-                      const char *reason)
+proto_record_set_text(
+    struct proto_record *r, const char *source, const char *reason)
 {
 	size_t n;
 
@@ -347,8 +358,8 @@ proto_record_set_text(struct proto_record *r, const char *source,
 
 /* proto_key_format - key to text */
 int
-proto_key_format(int kind, const uint8_t *key, size_t keylen, char *out,
-                 size_t outlen)
+proto_key_format(
+    int kind, const uint8_t *key, size_t keylen, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";
 	char addr[INET6_ADDRSTRLEN];
@@ -362,7 +373,7 @@ proto_key_format(int kind, const uint8_t *key, size_t keylen, char *out,
 		if (keylen != 4 && keylen != 16)
 			return MX_EINVAL;
 		if (inet_ntop(keylen == 4 ? AF_INET : AF_INET6, key, addr,
-		              sizeof(addr)) == NULL)
+		        sizeof(addr)) == NULL)
 			return MX_EINVAL;
 		n = snprintf(out, outlen, "%s", addr);
 		return n < 0 || (size_t)n >= outlen ? MX_ETOOBIG : 0;
@@ -370,7 +381,7 @@ proto_key_format(int kind, const uint8_t *key, size_t keylen, char *out,
 		if (keylen != 5 && keylen != 17)
 			return MX_EINVAL;
 		if (inet_ntop(keylen == 5 ? AF_INET : AF_INET6, key + 1, addr,
-		              sizeof(addr)) == NULL)
+		        sizeof(addr)) == NULL)
 			return MX_EINVAL;
 		n = snprintf(out, outlen, "%s/%u", addr, key[0]);
 		return n < 0 || (size_t)n >= outlen ? MX_ETOOBIG : 0;

@@ -25,6 +25,14 @@ enum proto_kind {
 };
 #define PROTO_KIND_MIN PROTO_KIND_IP
 #define PROTO_KIND_MAX PROTO_KIND_CONFIG
+/*
+ * Store-only kinds: kept in an edge's or hub's LMDB store, never valid on
+ * the wire (proto_record_check refuses them).
+ * PROTO_KIND_LOCAL_RCPT: recipient cache; key "domain@local" as printable
+ * bytes; action ALLOW = the destination accepted, REJECT = unknown user.
+ */
+#define PROTO_KIND_LOCAL_RCPT 8
+#define PROTO_STORE_KIND_MAX PROTO_KIND_LOCAL_RCPT
 
 enum proto_op {
 	PROTO_OP_PUT = 1,
@@ -85,8 +93,8 @@ int proto_record_check(const struct proto_record *r);
  * proto_record_set_text - set source and reason (truncated to their
  * maximum); helpers for tools and tests.
  */
-void proto_record_set_text(struct proto_record *r, const char *source,
-                           const char *reason);
+void proto_record_set_text(
+    struct proto_record *r, const char *source, const char *reason);
 
 /* proto_kind_name - "ip", "net", "domain", "fp", "hash", "rcpt-policy",
  * "config", or NULL when out of range */
@@ -116,18 +124,18 @@ int proto_action_parse(const char *name, size_t len);
  *   callers convert IDNs to A-labels first.
  */
 int proto_key_ip(const char *text, size_t len, uint8_t *out, size_t *outlen);
-int proto_key_ip_bin(const uint8_t *addr, size_t alen, uint8_t *out,
-                     size_t *outlen);
+int proto_key_ip_bin(
+    const uint8_t *addr, size_t alen, uint8_t *out, size_t *outlen);
 int proto_key_net(const char *text, size_t len, uint8_t *out, size_t *outlen);
-int proto_key_domain(const char *text, size_t len, uint8_t *out,
-                     size_t *outlen);
+int proto_key_domain(
+    const char *text, size_t len, uint8_t *out, size_t *outlen);
 
 /*
  * proto_key_format - render a key of a kind as text into out (NUL-ended)
  * ip and net as addresses, domain in normal label order, fp and hash as
  * hex, the rest as escaped text. Returns 0, MX_EINVAL or MX_ETOOBIG.
  */
-int proto_key_format(int kind, const uint8_t *key, size_t keylen, char *out,
-                     size_t outlen);
+int proto_key_format(
+    int kind, const uint8_t *key, size_t keylen, char *out, size_t outlen);
 
 #endif /* PROTO_RECORD_H */

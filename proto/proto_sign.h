@@ -20,7 +20,7 @@
 #include "lib/mx_buf.h"
 #include "proto/proto_msg.h"
 
-#define PROTO_PUBKEY_LEN 32 /* raw Ed25519 public key bytes */
+#define PROTO_PUBKEY_LEN 32  /* raw Ed25519 public key bytes */
 #define PROTO_KEYRING_MAX 16 /* trusted keys one program holds */
 
 struct proto_key; /* an Ed25519 key, private or public only */
@@ -38,11 +38,11 @@ int proto_key_load_public(const char *path, struct proto_key **out);
 int proto_key_write_private(const struct proto_key *k, const char *path);
 int proto_key_write_public(const struct proto_key *k, const char *path);
 /* proto_key_public_raw - the 32 raw public bytes */
-int proto_key_public_raw(const struct proto_key *k,
-    uint8_t out[PROTO_PUBKEY_LEN]);
+int proto_key_public_raw(
+    const struct proto_key *k, uint8_t out[PROTO_PUBKEY_LEN]);
 /* proto_key_from_public_raw - a public key from 32 raw bytes */
-int proto_key_from_public_raw(const uint8_t raw[PROTO_PUBKEY_LEN],
-    struct proto_key **out);
+int proto_key_from_public_raw(
+    const uint8_t raw[PROTO_PUBKEY_LEN], struct proto_key **out);
 /* proto_key_free - release; NULL does nothing */
 void proto_key_free(struct proto_key *k);
 
@@ -57,8 +57,8 @@ int proto_sign(const struct proto_key *k, unsigned type, const uint8_t *body,
  * Returns 0, MX_ESIG (does not verify, or siglen != PROTO_SIG_LEN) or
  * MX_EKEY.
  */
-int proto_verify(const struct proto_key *k, unsigned type,
-    const uint8_t *body, size_t len, const uint8_t *sig, size_t siglen);
+int proto_verify(const struct proto_key *k, unsigned type, const uint8_t *body,
+    size_t len, const uint8_t *sig, size_t siglen);
 
 /*
  * proto_sign_message - sign body and append the signed envelope

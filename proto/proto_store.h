@@ -6,7 +6,7 @@
  * counts) and "expiry" (an index by expiry time for the sweep). Keys are
  * the canonical binary keys of proto_record.h; values are a small
  * fixed-layout header with a layout version, then source, reason and data
- * (docs/protocol.md, "Store layout").
+ * (docs/store.md).
  *
  * Readers use read-only transactions and take no lock; there is one writer
  * at a time (LMDB serialises writers). The environment is opened with
@@ -33,10 +33,10 @@ struct proto_store;
 struct proto_txn;
 
 struct proto_store_opts {
-	uint64_t map_bytes;    /* LMDB map size; 0 = 1 GiB */
-	unsigned max_readers;  /* reader slots; 0 = 126 (LMDB default) */
-	int read_only;	       /* open without write access */
-	int no_sync;	       /* skip fsync at commit (rebuildable caches) */
+	uint64_t map_bytes;   /* LMDB map size; 0 = 1 GiB */
+	unsigned max_readers; /* reader slots; 0 = 126 (LMDB default) */
+	int read_only;        /* open without write access */
+	int no_sync;          /* skip fsync at commit (rebuildable caches) */
 };
 
 /*
@@ -105,8 +105,8 @@ int proto_store_lookup_net(struct proto_txn *t, const uint8_t *addr,
  * domains: a.b.example.com matches a record for example.com. Returns as
  * proto_store_get, or MX_EINVAL for a name proto_key_domain refuses.
  */
-int proto_store_lookup_domain(struct proto_txn *t, const char *name,
-    size_t len, uint64_t now, struct proto_record *out);
+int proto_store_lookup_domain(struct proto_txn *t, const char *name, size_t len,
+    uint64_t now, struct proto_record *out);
 
 /*
  * proto_store_count - live and expired-but-unswept entries of a kind
@@ -118,16 +118,16 @@ int proto_store_count(struct proto_txn *t, int kind, uint64_t *out);
  * oldest first, in its own write transaction; *removed gets the count.
  * Returns 0, MX_EFULL or MX_EIO.
  */
-int proto_store_sweep(struct proto_store *s, uint64_t now, size_t max,
-    size_t *removed);
+int proto_store_sweep(
+    struct proto_store *s, uint64_t now, size_t max, size_t *removed);
 
 /*
  * Per-hub position: the epoch and last applied seq of each hub's stream.
  * proto_store_pos_get returns MX_ENOTFOUND for a hub never seen.
  */
-int proto_store_pos_get(struct proto_txn *t, const char *hub_id,
-    uint64_t *epoch, uint64_t *seq);
-int proto_store_pos_put(struct proto_txn *t, const char *hub_id,
-    uint64_t epoch, uint64_t seq);
+int proto_store_pos_get(
+    struct proto_txn *t, const char *hub_id, uint64_t *epoch, uint64_t *seq);
+int proto_store_pos_put(
+    struct proto_txn *t, const char *hub_id, uint64_t epoch, uint64_t seq);
 
 #endif /* PROTO_STORE_H */

@@ -39,10 +39,10 @@ enum proto_topic_kind {
 };
 
 struct proto_topic {
-	int kind;		     /* enum proto_topic_kind */
-	char pop[PROTO_ID_MAX + 1];  /* telemetry only */
-	char id[PROTO_ID_MAX + 1];   /* edge, hub or feed source id */
-	uint32_t n;		     /* snapshot chunk number */
+	int kind;                   /* enum proto_topic_kind */
+	char pop[PROTO_ID_MAX + 1]; /* telemetry only */
+	char id[PROTO_ID_MAX + 1];  /* edge, hub or feed source id */
+	uint32_t n;                 /* snapshot chunk number */
 };
 
 /* proto_id_check - 0 when id (len bytes) is a valid id, else MX_EINVAL */
@@ -52,12 +52,12 @@ int proto_id_check(const char *id, size_t len);
  * Builders write a NUL-terminated topic into out (outlen bytes; use
  * PROTO_TOPIC_MAX). Return 0, MX_EINVAL (bad id) or MX_ETOOBIG.
  */
-int proto_topic_telemetry(char *out, size_t outlen, const char *pop,
-    const char *edge_id);
+int proto_topic_telemetry(
+    char *out, size_t outlen, const char *pop, const char *edge_id);
 int proto_topic_status(char *out, size_t outlen, const char *edge_id);
 int proto_topic_updates(char *out, size_t outlen, const char *hub_id);
-int proto_topic_snapshot(char *out, size_t outlen, const char *hub_id,
-    uint32_t n);
+int proto_topic_snapshot(
+    char *out, size_t outlen, const char *hub_id, uint32_t n);
 /* proto_topic_snapshot_sub - subscription filter mxs/v1/snapshot/<hub>/+ */
 int proto_topic_snapshot_sub(char *out, size_t outlen, const char *hub_id);
 int proto_topic_feed(char *out, size_t outlen, const char *source);

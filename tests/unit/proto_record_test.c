@@ -17,7 +17,7 @@
 /* key_of - canonical key via fn, as a length or a negative error */
 static int
 key_of(int (*fn)(const char *, size_t, uint8_t *, size_t *), const char *t,
-       uint8_t *out)
+    uint8_t *out)
 {
 	size_t len = 0;
 	int rc = fn(t, strlen(t), out, &len);
@@ -42,8 +42,8 @@ test_ip_v4_v6_and_mapped(void **state)
 	assert_int_equal(key_of(proto_key_ip, "192.0.2.256", k), MX_EINVAL);
 	assert_int_equal(key_of(proto_key_ip, "", k), MX_EINVAL);
 	assert_int_equal(key_of(proto_key_ip, "1.2.3.4 ", k), MX_EINVAL);
-	assert_int_equal(proto_key_ip("1.2.3.4\0", 8, k, &(size_t){0}),
-	                 MX_EINVAL);
+	assert_int_equal(
+	    proto_key_ip("1.2.3.4\0", 8, k, &(size_t){0}), MX_EINVAL);
 }
 
 static void
@@ -94,8 +94,8 @@ test_domain_reversed_lowercase(void **state)
 	assert_int_equal(key_of(proto_key_domain, ".a.b", k), MX_EINVAL);
 	assert_int_equal(key_of(proto_key_domain, "-a.b", k), MX_EINVAL);
 	assert_int_equal(key_of(proto_key_domain, "a-.b", k), MX_EINVAL);
-	assert_int_equal(key_of(proto_key_domain, "b\xc3\xbc.de", k),
-	                 MX_EINVAL);
+	assert_int_equal(
+	    key_of(proto_key_domain, "b\xc3\xbc.de", k), MX_EINVAL);
 	assert_int_equal(key_of(proto_key_domain, "a b.c", k), MX_EINVAL);
 }
 
@@ -207,16 +207,15 @@ test_key_format_round_trip(void **state)
 	assert_int_equal(
 	    proto_key_format(PROTO_KIND_DOMAIN, k, len, out, sizeof(out)), 0);
 	assert_string_equal(out, "a.b.example.com");
-	assert_int_equal(proto_key_format(PROTO_KIND_DOMAIN, k, len, out, 5),
-	                 MX_ETOOBIG);
+	assert_int_equal(
+	    proto_key_format(PROTO_KIND_DOMAIN, k, len, out, 5), MX_ETOOBIG);
 	assert_int_equal(proto_key_ip("10.1.2.3", 8, k, &len), 0);
 	assert_int_equal(
 	    proto_key_format(PROTO_KIND_IP, k, len, out, sizeof(out)), 0);
 	assert_string_equal(out, "10.1.2.3");
 	assert_int_equal(proto_key_format(PROTO_KIND_FP,
-	                                  (const uint8_t *)"\x01\xab", 2, out,
-	                                  sizeof(out)),
-	                 0);
+	                     (const uint8_t *)"\x01\xab", 2, out, sizeof(out)),
+	    0);
 	assert_string_equal(out, "01ab");
 }
 
