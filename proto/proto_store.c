@@ -1,12 +1,18 @@
 /*
  * proto_store.c - the LMDB store shared by mxedge and mxhub
  *
- * One environment, one named database per record kind, plus "meta" and
- * "expiry"; docs/store.md gives the exact layout. The writer keeps the
- * expiry index and the per-prefix-length net counts in the same
- * transaction as the records they describe, so every reader sees the
- * three in step. Lookups copy what they return out of the map: nothing
- * handed to a caller points into it.
+ * One environment, one named database per record kind, plus "meta",
+ * "expiry" and "netidx"; docs/store.md gives the exact layout. The writer
+ * keeps the expiry index, the per-prefix-length net counts and the net
+ * interval index in the same transaction as the records they describe,
+ * so every reader sees them in step. Lookups copy what they return out
+ * of the map: nothing handed to a caller points into it.
+ *
+ * Longest-prefix match asks "netidx" (proto_store_nx.c), which cuts
+ * each family's address space into runs with the same longest covering
+ * net: one cursor seek names the net, one get reads it. Probing every
+ * present prefix length stays as the fallback for an expired answer and
+ * for an index that is missing or does not match the net database.
  *
  * A map grown by another process (MDB_MAP_RESIZED) is adopted with
  * mdb_env_set_mapsize(env, 0). That call remaps, so no transaction of
@@ -35,6 +41,8 @@
 #include "lib/mx_alloc.h"
 #include "lib/mx_err.h"
 
+#include "proto/proto_store_int.h"
+
 #define PROTO_STORE_MAP_DEFAULT (1ULL << 30) /* bytes, when map_bytes = 0 */
 #define PROTO_STORE_MAXDBS 16                /* named databases, with room */
 #define PROTO_STORE_MODE 0640                /* data and lock file mode */
@@ -44,11 +52,7 @@
 #define PROTO_STORE_XKEY_MIN 10                   /* expiry key: 8 + 1 + 1 */
 #define PROTO_STORE_XKEY_MAX (9 + PROTO_KEY_MAX)  /* expiry key bytes */
 #define PROTO_STORE_POSKEY_MAX (4 + PROTO_ID_MAX) /* "pos:" + hub id */
-#define PROTO_STORE_NL_V4 33                      /* IPv4 lengths 0..32 */
-#define PROTO_STORE_NL_V6 129                     /* IPv6 lengths 0..128 */
-#define PROTO_STORE_NL_SLOTS (PROTO_STORE_NL_V4 + PROTO_STORE_NL_V6)
-#define PROTO_STORE_NL_BYTES (PROTO_STORE_NL_SLOTS * 8) /* "netlens" size */
-#define PROTO_STORE_REMAP_TRIES 4   /* MDB_MAP_RESIZED retries */
+#define PROTO_STORE_REMAP_TRIES 4                 /* MDB_MAP_RESIZED retries */
 #define PROTO_STORE_QUIESCE_MS 5000 /* wait for other txns to end */
 
 /* state of the value a put or delete replaces (proto_store_old) */
@@ -62,40 +66,10 @@ static const char *const proto_store_db_names[PROTO_STORE_KIND_MAX + 1] = {NULL,
 
 static const char proto_store_key_layout[] = "layout";
 static const char proto_store_key_netlens[] = "netlens";
-
-struct proto_store {
-	MDB_env *env;                               /* the environment */
-	MDB_dbi dbi_kind[PROTO_STORE_KIND_MAX + 1]; /* per kind; [0] unused */
-	MDB_dbi dbi_meta;                           /* layout, pos:*, netlens */
-	MDB_dbi dbi_expiry;        /* [be64 expires][kind][key] */
-	int is_read_only;          /* opened with MDB_RDONLY */
-	int has_mutexes;           /* both mutexes initialised */
-	atomic_int is_remapping;   /* a thread is remapping */
-	pthread_mutex_t remap_mtx; /* held while remapping */
-	pthread_mutex_t reg_mtx;   /* guards handles */
-	struct proto_txn *handles; /* every live handle */
-};
-
-struct proto_txn {
-	struct proto_store *s;         /* owning store */
-	MDB_txn *txn;                  /* LMDB txn, NULL if never begun */
-	int is_write;                  /* write transaction */
-	atomic_int is_active;          /* touching the map (see remap) */
-	int err;                       /* write: first fatal MX_E* */
-	struct proto_txn *prev, *next; /* store's handle list */
-	int nl_is_loaded;              /* nl_count valid */
-	int nl_is_dirty;               /* write: counts changed, save */
-	int nl_lists_stale;            /* nl_v4/nl_v6 need rebuilding */
-	size_t nl_txnid;               /* read: snapshot of nl_count */
-	uint64_t nl_count[PROTO_STORE_NL_SLOTS]; /* nets per family, plen */
-	uint8_t nl_v4[PROTO_STORE_NL_V4]; /* present plens, longest 1st */
-	uint8_t nl_v6[PROTO_STORE_NL_V6]; /* present plens, longest 1st */
-	unsigned nl_v4_n;                 /* entries in nl_v4 */
-	unsigned nl_v6_n;                 /* entries in nl_v6 */
-};
+static const char proto_store_key_netidx[] = "netidx";
 
 /* proto_store_err - LMDB return code to MX_E* */
-static int
+int
 proto_store_err(int mrc)
 {
 	switch (mrc) {
@@ -413,7 +387,7 @@ proto_store_txn_start(struct proto_txn *t, int is_renew)
 }
 
 /* proto_store_nl_slot - netlens slot of a net key, or -1 if malformed */
-static int
+int
 proto_store_nl_slot(const uint8_t *key, size_t keylen)
 {
 	if (keylen == 5 && key[0] <= 32)
@@ -423,71 +397,85 @@ proto_store_nl_slot(const uint8_t *key, size_t keylen)
 	return -1;
 }
 
-/* proto_store_nl_recount - rebuild write-txn counts from the net db */
-static int
-proto_store_nl_recount(struct proto_txn *t)
+/* proto_store_mask - [plen][address with host bits cleared] */
+void
+proto_store_mask(const uint8_t *addr, size_t alen, unsigned plen, uint8_t *key)
 {
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	int mrc, slot, rc;
+	size_t full = plen / 8;
 
-	memset(t->nl_count, 0, sizeof(t->nl_count));
-	if ((rc = proto_store_err(mdb_cursor_open(
-	         t->txn, t->s->dbi_kind[PROTO_KIND_NET], &cur))) != 0)
-		goto out;
-	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-	     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		slot = proto_store_nl_slot(k.mv_data, k.mv_size);
-		if (slot >= 0)
-			t->nl_count[slot]++;
-	}
-	if (mrc != MDB_NOTFOUND)
-		rc = proto_store_err(mrc);
-	t->nl_is_dirty = 1;
-out:
-	if (cur != NULL)
-		mdb_cursor_close(cur);
-	return rc;
+	key[0] = (uint8_t)plen;
+	memcpy(key + 1, addr, full);
+	memset(key + 1 + full, 0, alen - full);
+	if (plen % 8 != 0)
+		key[1 + full] = addr[full] & (uint8_t)(0xff << (8 - plen % 8));
 }
 
 /*
- * proto_store_nl_load - read the "netlens" counts into t
- * Absent: no nets. Damaged: a reader probes every length (slow but
- * right); the writer recounts from the net database and rewrites them.
+ * proto_store_nl_load - read the "netlens" counts into t and decide
+ * whether netidx may answer lookups: only if "netlens" is well formed,
+ * "netidx" in meta records as many net keys as the net database holds,
+ * and the index is not empty while nets exist. A net added or removed
+ * behind the store's back, or a lost index, breaks that: a reader then
+ * probes the present lengths (every length if the counts are suspect:
+ * slow but right); the writer recounts and rebuilds both in its txn.
  */
 static int
 proto_store_nl_load(struct proto_txn *t)
 {
-	MDB_val k = {sizeof(proto_store_key_netlens) - 1,
+	MDB_val kl = {sizeof(proto_store_key_netlens) - 1,
 	    (void *)proto_store_key_netlens};
+	MDB_val kx = {
+	    sizeof(proto_store_key_netidx) - 1, (void *)proto_store_key_netidx};
 	MDB_val v;
+	MDB_stat st;
+	uint64_t nets, indexed = 0;
 	size_t i;
-	int mrc, rc = 0;
+	int mrc, is_counted = 1, is_indexed;
 
-	mrc = mdb_get(t->txn, t->s->dbi_meta, &k, &v);
+	if ((mrc = mdb_stat(t->txn, t->s->dbi_kind[PROTO_KIND_NET], &st)) != 0)
+		return proto_store_err(mrc);
+	nets = st.ms_entries;
+	mrc = mdb_get(t->txn, t->s->dbi_meta, &kx, &v);
+	if (mrc == 0 && v.mv_size == 8)
+		indexed = proto_store_le64(v.mv_data);
+	else if (mrc == 0)
+		is_counted = 0;
+	else if (mrc != MDB_NOTFOUND)
+		return proto_store_err(mrc);
+	if (indexed != nets)
+		is_counted = 0;
+	mrc = mdb_get(t->txn, t->s->dbi_meta, &kl, &v);
 	if (mrc == MDB_NOTFOUND) {
 		memset(t->nl_count, 0, sizeof(t->nl_count));
+		is_counted = is_counted && nets == 0;
 	} else if (mrc != 0) {
-		rc = proto_store_err(mrc);
+		return proto_store_err(mrc);
 	} else if (v.mv_size == PROTO_STORE_NL_BYTES) {
 		for (i = 0; i < PROTO_STORE_NL_SLOTS; i++)
 			t->nl_count[i] = proto_store_le64(
 			    (const uint8_t *)v.mv_data + i * 8);
-	} else if (t->is_write) {
-		rc = proto_store_nl_recount(t);
 	} else {
+		is_counted = 0;
+	}
+	is_indexed = is_counted && t->s->has_netidx;
+	if (is_indexed && nets != 0) {
+		if ((mrc = mdb_stat(t->txn, t->s->dbi_netidx, &st)) != 0)
+			return proto_store_err(mrc);
+		is_indexed = st.ms_entries != 0;
+	}
+	if (!is_indexed && t->is_write)
+		return proto_store_nx_rebuild(t);
+	if (!is_counted)
 		for (i = 0; i < PROTO_STORE_NL_SLOTS; i++)
 			t->nl_count[i] = 1;
-	}
-	if (rc == 0) {
-		t->nl_is_loaded = 1;
-		t->nl_lists_stale = 1;
-	}
-	return rc;
+	t->nx_is_usable = is_indexed;
+	t->nl_is_loaded = 1;
+	t->nl_lists_stale = 1;
+	return 0;
 }
 
 /* proto_store_nl_ready - make nl_v4/nl_v6 current for t's snapshot */
-static int
+int
 proto_store_nl_ready(struct proto_txn *t)
 {
 	size_t id = 0;
@@ -536,19 +524,33 @@ proto_store_nl_adjust(
 	t->nl_lists_stale = 1;
 }
 
-/* proto_store_nl_save - write the counts back to meta */
+/*
+ * proto_store_nl_save - write the counts back to meta, with the number
+ * of net keys they and netidx describe (proto_store_nl_load checks it)
+ */
 static int
 proto_store_nl_save(struct proto_txn *t)
 {
-	uint8_t buf[PROTO_STORE_NL_BYTES];
+	uint8_t buf[PROTO_STORE_NL_BYTES], nbuf[8];
 	MDB_val k = {sizeof(proto_store_key_netlens) - 1,
 	    (void *)proto_store_key_netlens};
-	MDB_val v = {sizeof(buf), buf};
+	MDB_val kx = {
+	    sizeof(proto_store_key_netidx) - 1, (void *)proto_store_key_netidx};
+	MDB_val v = {sizeof(buf), buf}, vx = {sizeof(nbuf), nbuf};
+	MDB_stat st;
 	size_t i;
+	int mrc;
 
 	for (i = 0; i < PROTO_STORE_NL_SLOTS; i++)
 		proto_store_put_le(buf + i * 8, t->nl_count[i], 8);
-	return proto_store_err(mdb_put(t->txn, t->s->dbi_meta, &k, &v, 0));
+	mrc = mdb_put(t->txn, t->s->dbi_meta, &k, &v, 0);
+	if (mrc == 0)
+		mrc = mdb_stat(t->txn, t->s->dbi_kind[PROTO_KIND_NET], &st);
+	if (mrc == 0) {
+		proto_store_put_le(nbuf, st.ms_entries, 8);
+		mrc = mdb_put(t->txn, t->s->dbi_meta, &kx, &vx, 0);
+	}
+	return proto_store_err(mrc);
 }
 
 /* proto_store_xkey - build the expiry index key; returns its length */
@@ -646,8 +648,11 @@ proto_store_put(struct proto_txn *t, const struct proto_record *r)
 	v.mv_size = proto_store_encode(r, val);
 	if ((rc = proto_store_err(mdb_put(t->txn, dbi, &k, &v, 0))) != 0)
 		return rc;
-	if (old == PROTO_STORE_OLD_NONE && r->kind == PROTO_KIND_NET)
+	/* an overwrite leaves the runs alone: they hold keys, not values */
+	if (old == PROTO_STORE_OLD_NONE && r->kind == PROTO_KIND_NET) {
 		proto_store_nl_adjust(t, r->key, r->key_len, +1);
+		return proto_store_nx_change(t, r->key, r->key_len, 1);
+	}
 	return 0;
 }
 
@@ -684,8 +689,10 @@ proto_store_del(struct proto_txn *t, int kind, const uint8_t *key,
 	if (rc != 0)
 		return rc;
 	*is_deleted = 1;
-	if (kind == PROTO_KIND_NET)
+	if (kind == PROTO_KIND_NET) {
 		proto_store_nl_adjust(t, key, keylen, -1);
+		return proto_store_nx_change(t, key, keylen, 0);
+	}
 	return 0;
 }
 
@@ -708,10 +715,34 @@ proto_store_layout(struct proto_store *s, MDB_txn *txn)
 	}
 	if (mrc != 0 || v.mv_size != 4)
 		return MX_EIO;
-	/* no older layout exists to migrate from; newer is unknown */
+	/*
+	 * newer is unknown. Layout 1 (before netidx, values marked 1) is
+	 * refused rather than migrated: none was ever deployed, and an edge
+	 * cache reloads from a snapshot
+	 */
 	if (proto_store_le32(v.mv_data) != PROTO_STORE_LAYOUT)
 		return MX_EVERSION;
 	return 0;
+}
+
+/*
+ * proto_store_nets_check - at a writer's open: rebuild the net counts
+ * and netidx if they do not match the net database (an index lost or
+ * damaged), so readers in every process can use the index
+ */
+static int
+proto_store_nets_check(struct proto_store *s)
+{
+	struct proto_txn *t = NULL;
+	int rc;
+
+	if ((rc = proto_store_write_begin(s, &t)) != 0)
+		return rc;
+	if ((rc = proto_store_nl_load(t)) != 0) {
+		proto_store_abort(t);
+		return rc;
+	}
+	return proto_store_commit(t);
 }
 
 /* proto_store_open - open the environment and its databases */
@@ -724,7 +755,7 @@ proto_store_open(const char *dir, const struct proto_store_opts *opts,
 	MDB_txn *txn = NULL;
 	unsigned flags, dflags;
 	uint64_t map;
-	int k, rc = 0;
+	int k, mrc, rc = 0;
 
 	if (dir == NULL || out == NULL)
 		return MX_EINVAL;
@@ -790,6 +821,14 @@ proto_store_open(const char *dir, const struct proto_store_opts *opts,
 	    (mdb_dbi_open(txn, "meta", dflags, &s->dbi_meta) != 0 ||
 	        mdb_dbi_open(txn, "expiry", dflags, &s->dbi_expiry) != 0))
 		rc = MX_EIO;
+	/* a reader copes without the index (it probes); a writer builds it */
+	if (rc == 0) {
+		mrc = mdb_dbi_open(txn, "netidx", dflags, &s->dbi_netidx);
+		if (mrc == 0)
+			s->has_netidx = 1;
+		else if (mrc != MDB_NOTFOUND || !s->is_read_only)
+			rc = MX_EIO;
+	}
 	if (rc == 0)
 		rc = proto_store_layout(s, txn);
 	if (rc != 0)
@@ -797,6 +836,8 @@ proto_store_open(const char *dir, const struct proto_store_opts *opts,
 	/* committing makes the database handles visible to every txn */
 	rc = mdb_txn_commit(txn) == 0 ? 0 : MX_EIO;
 	txn = NULL;
+	if (rc == 0 && !s->is_read_only)
+		rc = proto_store_nets_check(s);
 	if (rc != 0)
 		goto out;
 	*out = s;
@@ -851,6 +892,8 @@ proto_store_read_renew(struct proto_txn *t)
 		return MX_EINVAL;
 	if (atomic_load(&t->is_active))
 		return MX_ESTATE;
+	/* the cached netidx cursor must follow the txn to its new snapshot */
+	t->nx_cur_is_stale = 1;
 	return proto_store_txn_start(t, 1);
 }
 
@@ -874,6 +917,9 @@ proto_store_read_free(struct proto_txn *t)
 		proto_store_abort(t);
 		return;
 	}
+	/* a read txn's cursor is ours to close, before or after the txn */
+	if (t->nx_cur != NULL)
+		mdb_cursor_close(t->nx_cur);
 	/* abort also works on a reset txn and frees its reader slot */
 	if (t->txn != NULL)
 		mdb_txn_abort(t->txn);
@@ -903,7 +949,10 @@ out:
 	return rc;
 }
 
-/* proto_store_commit - save the net counts, commit, free the handle */
+/*
+ * proto_store_commit - rebuild a damaged net index, save the net counts,
+ * commit, free the handle
+ */
 int
 proto_store_commit(struct proto_txn *t)
 {
@@ -912,6 +961,8 @@ proto_store_commit(struct proto_txn *t)
 	if (t == NULL || !t->is_write)
 		return MX_EINVAL;
 	rc = t->err;
+	if (rc == 0 && t->nx_is_damaged)
+		rc = proto_store_nx_rebuild(t);
 	if (rc == 0 && t->nl_is_dirty)
 		rc = proto_store_nl_save(t);
 	if (rc == 0) {
@@ -1008,45 +1059,25 @@ proto_store_get(struct proto_txn *t, int kind, const uint8_t *key,
 	return proto_store_fill(&v, now, kind, key, keylen, out);
 }
 
-/* proto_store_mask - [plen][address with host bits cleared] */
-static void
-proto_store_mask(const uint8_t *addr, size_t alen, unsigned plen, uint8_t *key)
+/*
+ * proto_store_probe - longest-prefix match by probing each present
+ * prefix length shorter than below, longest first: one get per length
+ */
+static int
+proto_store_probe(struct proto_txn *t, const uint8_t *a, size_t n,
+    unsigned below, uint64_t now, struct proto_record *out)
 {
-	size_t full = plen / 8;
-
-	key[0] = (uint8_t)plen;
-	memcpy(key + 1, addr, full);
-	memset(key + 1 + full, 0, alen - full);
-	if (plen % 8 != 0)
-		key[1 + full] = addr[full] & (uint8_t)(0xff << (8 - plen % 8));
-}
-
-/* proto_store_lookup_net - longest-prefix match over present lengths */
-int
-proto_store_lookup_net(struct proto_txn *t, const uint8_t *addr, size_t alen,
-    uint64_t now, struct proto_record *out)
-{
-	uint8_t a[16], key[17];
+	uint8_t key[17];
 	const uint8_t *plens;
-	MDB_val k = {0, key}, v;
-	size_t n;
+	MDB_val k = {1 + n, key}, v;
 	unsigned i, count;
-	int mrc, rc;
+	int mrc, rc = MX_ENOTFOUND;
 
-	if (t == NULL || addr == NULL || out == NULL)
-		return MX_EINVAL;
-	if (!atomic_load(&t->is_active))
-		return MX_ESTATE;
-	/* canonical form: a v4-mapped v6 address is looked up as IPv4 */
-	if (proto_key_ip_bin(addr, alen, a, &n) != 0)
-		return MX_EINVAL;
-	if ((rc = proto_store_nl_ready(t)) != 0)
-		return rc;
 	plens = n == 4 ? t->nl_v4 : t->nl_v6;
 	count = n == 4 ? t->nl_v4_n : t->nl_v6_n;
-	k.mv_size = 1 + n;
-	rc = MX_ENOTFOUND;
 	for (i = 0; i < count; i++) {
+		if (plens[i] >= below)
+			continue;
 		proto_store_mask(a, n, plens[i], key);
 		mrc = mdb_get(t->txn, t->s->dbi_kind[PROTO_KIND_NET], &k, &v);
 		if (mrc == MDB_NOTFOUND)
@@ -1062,6 +1093,55 @@ proto_store_lookup_net(struct proto_txn *t, const uint8_t *addr, size_t alen,
 			break;
 	}
 	return rc;
+}
+
+/*
+ * proto_store_lookup_net - longest-prefix match: netidx names the
+ * longest net covering the address (one seek), then one get reads it.
+ * If that net has expired, a shorter one may still be live: probe the
+ * present lengths below it. Without a usable index, probe them all.
+ */
+int
+proto_store_lookup_net(struct proto_txn *t, const uint8_t *addr, size_t alen,
+    uint64_t now, struct proto_record *out)
+{
+	uint8_t a[16], key[17];
+	MDB_val k = {0, key}, v;
+	unsigned below = PROTO_STORE_NL_V6;
+	size_t n;
+	int mrc, rc;
+
+	if (t == NULL || addr == NULL || out == NULL)
+		return MX_EINVAL;
+	if (!atomic_load(&t->is_active))
+		return MX_ESTATE;
+	/* canonical form: a v4-mapped v6 address is looked up as IPv4 */
+	if (proto_key_ip_bin(addr, alen, a, &n) != 0)
+		return MX_EINVAL;
+	if ((rc = proto_store_nl_ready(t)) != 0)
+		return rc;
+	if (t->nx_is_usable) {
+		rc = proto_store_nx_find(t, a, n, key);
+		if (rc == MX_ENOTFOUND)
+			return rc;
+		if (rc == 0) {
+			k.mv_size = 1 + n;
+			mrc = mdb_get(
+			    t->txn, t->s->dbi_kind[PROTO_KIND_NET], &k, &v);
+			if (mrc != 0 && mrc != MDB_NOTFOUND)
+				return proto_store_err(mrc);
+			if (mrc == 0) {
+				rc = proto_store_fill(&v, now, PROTO_KIND_NET,
+				    key, k.mv_size, out);
+				if (rc != MX_ENOTFOUND)
+					return rc;
+				/* a longer net over a would be named */
+				below = key[0];
+			}
+		}
+		/* an entry that does not match the nets: probe instead */
+	}
+	return proto_store_probe(t, a, n, below, now, out);
 }
 
 /* proto_store_lookup_domain - the name, then each parent, in turn */

@@ -3,10 +3,11 @@
  *
  * One LMDB environment per program, one named database per record kind,
  * plus "meta" (per-hub epoch/seq, store layout version, prefix-length
- * counts) and "expiry" (an index by expiry time for the sweep). Keys are
- * the canonical binary keys of proto_record.h; values are a small
- * fixed-layout header with a layout version, then source, reason and data
- * (docs/store.md).
+ * counts), "expiry" (an index by expiry time for the sweep) and "netidx"
+ * (the net address space cut into runs with the same longest covering
+ * net, for one-seek longest-prefix match). Keys are the canonical binary
+ * keys of proto_record.h; values are a small fixed-layout header with a
+ * layout version, then source, reason and data (docs/store.md).
  *
  * Readers use read-only transactions and take no lock; there is one writer
  * at a time (LMDB serialises writers). The environment is opened with
@@ -27,7 +28,7 @@
 
 #include "proto/proto_record.h"
 
-#define PROTO_STORE_LAYOUT 1 /* value and database layout version */
+#define PROTO_STORE_LAYOUT 2 /* value and database layout version */
 
 struct proto_store;
 struct proto_txn;
@@ -41,9 +42,13 @@ struct proto_store_opts {
 
 /*
  * proto_store_open - open or create the store in directory dir (which
- * must exist). Returns 0, MX_EIO (LMDB error, unreadable dir), MX_EVERSION
- * (layout newer than this program) or MX_EINVAL. Caller closes with
- * proto_store_close. Open once per process; share across threads.
+ * must exist). A writer rebuilds the net index if it is missing or does
+ * not match the net database (time and map space in proportion to the
+ * nets). Returns 0, MX_EIO (LMDB error, unreadable dir), MX_EVERSION
+ * (layout newer than this program, or layout 1, from before the net
+ * index), MX_EFULL (no map space to rebuild the index) or MX_EINVAL.
+ * Caller closes with proto_store_close. Open once per process; share
+ * across threads.
  */
 int proto_store_open(const char *dir, const struct proto_store_opts *opts,
     struct proto_store **out);
@@ -73,7 +78,9 @@ void proto_store_abort(struct proto_txn *t);
 
 /*
  * proto_store_apply - put or delete r (by r->op) in a write transaction
- * Keeps the expiry index and prefix-length counts in step. Returns 0,
+ * Keeps the expiry index, prefix-length counts and net index in step (a
+ * new or deleted net costs a step per index entry inside it, so a short
+ * prefix over many longer ones is slow to add or delete). Returns 0,
  * MX_EINVAL (record fails proto_record_check, or kind has no database),
  * MX_EFULL (map full: the caller must abort) or MX_EIO. Deleting an absent
  * key is not an error.
@@ -93,8 +100,10 @@ int proto_store_get(struct proto_txn *t, int kind, const uint8_t *key,
 /*
  * proto_store_lookup_net - longest-prefix match of a 4- or 16-byte
  * address (a v4-mapped v6 address is looked up as IPv4) among "net"
- * records. Only prefix lengths present in the store are probed. out->key
- * is the matching [plen, address] key. Returns as proto_store_get.
+ * records: one index seek and one get, whatever the prefix lengths
+ * loaded; an expired match, or an index that does not match the nets,
+ * falls back to probing the present lengths. out->key is the matching
+ * [plen, address] key. Returns as proto_store_get.
  */
 int proto_store_lookup_net(struct proto_txn *t, const uint8_t *addr,
     size_t alen, uint64_t now, struct proto_record *out);

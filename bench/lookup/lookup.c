@@ -747,8 +747,8 @@ main(int argc, char **argv)
 		       "write txn, keys in hash order, no_sync\n",
 		    (unsigned long long)o.records, (double)t0 / 1e9,
 		    (double)o.records / ((double)t0 / 1e9), BENCH_BATCH);
-		printf("net prefix lengths present: IPv4 %u, IPv6 %u (an LPM "
-		       "miss probes each one)\n",
+		printf("net prefix lengths present: IPv4 %u, IPv6 %u (the "
+		       "probing fallback visits each)\n",
 		    lens[0], lens[1]);
 	}
 	n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
