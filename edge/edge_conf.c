@@ -1,0 +1,541 @@
+/*
+ * edge_conf.c - mxedge parameters, listeners and routes
+ *
+ * One table holds every parameter with its default and range (Postfix
+ * main.cf style); the config key is the struct field, the command-line
+ * option is the same name with dashes. Listeners and routes are parsed
+ * into addresses here, once, so the hot path never parses text or resolves
+ * names: a route host that is not an address literal is resolved at load
+ * time (and again on SIGHUP).
+ * Trust: operator input. Limits: EDGE_LISTEN_MAX listeners,
+ * EDGE_ROUTE_MAX routes, the ranges in the table; every problem names its
+ * file and line or its option.
+ */
+#include "edge/edge_int.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "lib/mx_alloc.h"
+#include "lib/mx_err.h"
+#include "lib/mx_parse.h"
+
+#define EDGE_CONF_OFF(f) offsetof(struct edge_conf, f)
+#define EDGE_MS_DAY (86400ULL * 1000)
+
+static int edge_conf_listen_fn(
+    void *conf, const char *v, char *err, size_t errlen);
+static int edge_conf_route_fn(
+    void *conf, const char *v, char *err, size_t errlen);
+
+const struct mx_cfg_param edge_conf_table[] = {
+    {"listen", MX_CFG_FN, 0, NULL, 0, 0, edge_conf_listen_fn,
+        "ADDR:PORT[,proxy] to accept SMTP on (repeatable)"},
+    {"route", MX_CFG_FN, 0, NULL, 0, 0, edge_conf_route_fn,
+        "DOMAIN=HOST:PORT[,tls=require] (repeatable; * = default)"},
+    {"data_dir", MX_CFG_STR, EDGE_CONF_OFF(data_dir), "/var/lib/mxedge", 1,
+        4096, NULL, "LMDB cache directory"},
+    {"hostname", MX_CFG_STR, EDGE_CONF_OFF(hostname), "", 0, EDGE_HOSTNAME_MAX,
+        NULL, "name in greeting and Received header"},
+    {"metrics", MX_CFG_STR, EDGE_CONF_OFF(metrics), "", 0, 80, NULL,
+        "ADDR:PORT of the /metrics and /healthz endpoint (empty: off)"},
+    {"tls_cert", MX_CFG_STR, EDGE_CONF_OFF(tls_cert), "", 0, 4096, NULL,
+        "PEM certificate chain for inbound STARTTLS"},
+    {"tls_key", MX_CFG_STR, EDGE_CONF_OFF(tls_key), "", 0, 4096, NULL,
+        "PEM private key for inbound STARTTLS"},
+    {"bare_newline", MX_CFG_STR, EDGE_CONF_OFF(bare_newline), "reject", 1, 16,
+        NULL, "reject | normalize: bare CR or LF in DATA"},
+    {"max_size", MX_CFG_SIZE, EDGE_CONF_OFF(max_size), "50m", 1024, 1ULL << 34,
+        NULL, "largest message, bytes (SIZE)"},
+    {"max_rcpt", MX_CFG_U64, EDGE_CONF_OFF(max_rcpt), "100", 1, 10000, NULL,
+        "recipients per transaction"},
+    {"workers", MX_CFG_U64, EDGE_CONF_OFF(workers), "0", 0, EDGE_WORKERS_MAX,
+        NULL, "worker threads (0: one per core)"},
+    {"smtp_line_limit", MX_CFG_SIZE, EDGE_CONF_OFF(smtp_line_limit), "2048",
+        512, 65536, NULL, "longest command line, bytes"},
+    {"data_line_limit", MX_CFG_SIZE, EDGE_CONF_OFF(data_line_limit), "64k",
+        1000, 16ULL << 20, NULL, "hard cap on one DATA line, bytes"},
+    {"max_errors", MX_CFG_U64, EDGE_CONF_OFF(max_errors), "10", 1, 1000, NULL,
+        "sender errors before the session ends with 421"},
+    {"max_commands", MX_CFG_U64, EDGE_CONF_OFF(max_commands), "10000", 10,
+        1000000, NULL, "commands per session"},
+    {"per_ip_sessions", MX_CFG_U64, EDGE_CONF_OFF(per_ip_sessions), "20", 1,
+        100000, NULL, "concurrent sessions per client address"},
+    {"max_sessions", MX_CFG_U64, EDGE_CONF_OFF(max_sessions), "10000", 1,
+        1000000, NULL, "concurrent sessions per process"},
+    {"smtp_command_time", MX_CFG_MS, EDGE_CONF_OFF(smtp_command_time), "5m",
+        100, EDGE_MS_DAY, NULL, "total time for one command"},
+    {"smtp_data_time", MX_CFG_MS, EDGE_CONF_OFF(smtp_data_time), "10m", 100,
+        EDGE_MS_DAY, NULL, "total time for one DATA phase"},
+    {"smtp_session_time", MX_CFG_MS, EDGE_CONF_OFF(smtp_session_time), "1h",
+        1000, 7 * EDGE_MS_DAY, NULL, "total time for one session"},
+    {"connect_time", MX_CFG_MS, EDGE_CONF_OFF(connect_time), "30s", 100,
+        EDGE_MS_DAY, NULL, "downstream connect and greeting"},
+    {"reply_time", MX_CFG_MS, EDGE_CONF_OFF(reply_time), "5m", 100, EDGE_MS_DAY,
+        NULL, "wait for one downstream reply"},
+    {"drain_time", MX_CFG_MS, EDGE_CONF_OFF(drain_time), "2m", 0, EDGE_MS_DAY,
+        NULL, "graceful shutdown bound"},
+    {"rcpt_cache_ttl_ok", MX_CFG_MS, EDGE_CONF_OFF(rcpt_cache_ttl_ok), "1d", 0,
+        365 * EDGE_MS_DAY, NULL, "remember a valid recipient"},
+    {"rcpt_cache_ttl_unknown", MX_CFG_MS, EDGE_CONF_OFF(rcpt_cache_ttl_unknown),
+        "1h", 0, 365 * EDGE_MS_DAY, NULL, "remember an unknown recipient"},
+    {"rcpt_cache_max", MX_CFG_U64, EDGE_CONF_OFF(rcpt_cache_max), "1000000", 0,
+        100000000, NULL, "recipient cache entries (0: off)"},
+    {"map_size", MX_CFG_SIZE, EDGE_CONF_OFF(map_size), "1g", 1ULL << 20,
+        1ULL << 40, NULL, "LMDB map size"},
+    {"test_verdict_header", MX_CFG_BOOL, EDGE_CONF_OFF(test_verdict_header),
+        "no", 0, 1, NULL, "honour X-Mxs-Test-Verdict (tests only)"},
+    {"foreground", MX_CFG_BOOL, EDGE_CONF_OFF(foreground), "no", 0, 1, NULL,
+        "stay in the foreground, log to stderr"},
+    {"verbose", MX_CFG_BOOL, EDGE_CONF_OFF(verbose), "no", 0, 1, NULL,
+        "debug logging"},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+/* edge_conf_hostport - split "HOST:PORT" or "[V6]:PORT" */
+static int
+edge_conf_hostport(
+    const char *s, size_t len, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *colon;
+	size_t hl;
+	uint64_t p;
+
+	if (len > 0 && s[0] == '[') {
+		const char *rb = memchr(s, ']', len);
+
+		if (rb == NULL || rb + 1 >= s + len || rb[1] != ':')
+			return MX_EINVAL;
+		hl = (size_t)(rb - s - 1);
+		s++;
+		colon = rb + 1;
+		len--;
+	} else {
+		colon = memrchr(s, ':', len);
+		if (colon == NULL)
+			return MX_EINVAL;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= hostlen)
+		return MX_EINVAL;
+	if (mx_parse_u64(
+	        colon + 1, (size_t)(s + len - colon - 1), 1, 65535, &p) != 0)
+		return MX_EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/* edge_conf_resolve - host text and port to one socket address */
+static int
+edge_conf_resolve(const char *host, uint16_t port, int numeric,
+    struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	struct addrinfo hints, *res = NULL;
+	char ps[8];
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | (numeric ? AI_NUMERICHOST : 0);
+	snprintf(ps, sizeof(ps), "%u", (unsigned)port);
+	if ((rc = getaddrinfo(host, ps, &hints, &res)) != 0 || res == NULL)
+		return MX_EINVAL;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* edge_conf_listen_fn - parse one --listen value */
+static int
+edge_conf_listen_fn(void *conf, const char *v, char *err, size_t errlen)
+{
+	struct edge_conf *c = conf;
+	struct edge_listen *l;
+	const char *comma = strchr(v, ',');
+	size_t alen = comma ? (size_t)(comma - v) : strlen(v);
+	char host[INET6_ADDRSTRLEN + 1];
+	uint16_t port;
+
+	if (c->n_listen >= EDGE_LISTEN_MAX) {
+		snprintf(err, errlen, "listen: more than %d listeners",
+		    EDGE_LISTEN_MAX);
+		return MX_ELIMIT;
+	}
+	l = &c->listen[c->n_listen];
+	memset(l, 0, sizeof(*l));
+	if (comma != NULL) {
+		if (strcmp(comma + 1, "proxy") != 0) {
+			snprintf(err, errlen,
+			    "listen: unknown flag '%.32s' (only 'proxy')",
+			    comma + 1);
+			return MX_EINVAL;
+		}
+		l->is_proxy = 1;
+	}
+	if (edge_conf_hostport(v, alen, host, sizeof(host), &port) != 0 ||
+	    edge_conf_resolve(host, port, 1, &l->addr, &l->addrlen) != 0) {
+		snprintf(err, errlen,
+		    "listen: '%.64s' is not ADDR:PORT with a numeric address",
+		    v);
+		return MX_EINVAL;
+	}
+	snprintf(l->text, sizeof(l->text), "%.*s", (int)alen, v);
+	c->n_listen++;
+	return 0;
+}
+
+/* edge_conf_route_fn - parse one --route value */
+static int
+edge_conf_route_fn(void *conf, const char *v, char *err, size_t errlen)
+{
+	struct edge_conf *c = conf;
+	struct edge_route r;
+	const char *eq = strchr(v, '='), *hp, *comma;
+	char host[256];
+	uint16_t port;
+	size_t dl, i;
+
+	memset(&r, 0, sizeof(r));
+	if (eq == NULL || eq == v) {
+		snprintf(err, errlen,
+		    "route: '%.64s' is not DOMAIN=HOST:PORT[,tls=require]", v);
+		return MX_EINVAL;
+	}
+	dl = (size_t)(eq - v);
+	if (dl >= sizeof(r.domain)) {
+		snprintf(err, errlen, "route: domain too long");
+		return MX_EINVAL;
+	}
+	for (i = 0; i < dl; i++) {
+		char ch = v[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch + 32);
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		        ch == '-' || ch == '.' || ch == '_' ||
+		        (ch == '*' && dl == 1))) {
+			snprintf(err, errlen,
+			    "route: bad character in domain '%.*s'", (int)dl,
+			    v);
+			return MX_EINVAL;
+		}
+		r.domain[i] = ch;
+	}
+	hp = eq + 1;
+	comma = strchr(hp, ',');
+	if (comma != NULL) {
+		if (strcmp(comma + 1, "tls=require") != 0) {
+			snprintf(err, errlen,
+			    "route: unknown flag '%.32s' (only tls=require)",
+			    comma + 1);
+			return MX_EINVAL;
+		}
+		r.tls_require = 1;
+	}
+	if (edge_conf_hostport(hp, comma ? (size_t)(comma - hp) : strlen(hp),
+	        host, sizeof(host), &port) != 0) {
+		snprintf(err, errlen, "route: '%.64s' is not HOST:PORT", hp);
+		return MX_EINVAL;
+	}
+	if (edge_conf_resolve(host, port, 0, &r.addr, &r.addrlen) != 0) {
+		snprintf(err, errlen, "route: cannot resolve '%.64s'", host);
+		return MX_EINVAL;
+	}
+	if (c->n_routes >= EDGE_ROUTE_MAX) {
+		snprintf(
+		    err, errlen, "route: more than %d routes", EDGE_ROUTE_MAX);
+		return MX_ELIMIT;
+	}
+	for (i = 0; i < c->n_routes; i++) {
+		if (strcmp(c->routes[i].domain, r.domain) == 0) {
+			snprintf(
+			    err, errlen, "route: '%s' given twice", r.domain);
+			return MX_EEXIST;
+		}
+	}
+	snprintf(r.text, sizeof(r.text), "%.299s", v);
+	c->routes = mx_realloc(
+	    c->routes, (c->n_routes + 1) * sizeof(struct edge_route));
+	c->routes[c->n_routes++] = r;
+	return 0;
+}
+
+/* edge_conf_route - find the route of a domain */
+const struct edge_route *
+edge_conf_route(const struct edge_conf *c, const char *domain, size_t len)
+{
+	const struct edge_route *def = NULL;
+	size_t i, pos;
+
+	for (i = 0; i < c->n_routes; i++) {
+		const struct edge_route *r = &c->routes[i];
+
+		if (strlen(r->domain) == len &&
+		    strncasecmp(r->domain, domain, len) == 0)
+			return r;
+		if (r->domain[0] == '*')
+			def = r;
+	}
+	/* ".example.com" routes every subdomain of example.com */
+	for (pos = 0; pos < len; pos++) {
+		if (domain[pos] != '.')
+			continue;
+		for (i = 0; i < c->n_routes; i++) {
+			const struct edge_route *r = &c->routes[i];
+
+			if (r->domain[0] == '.' &&
+			    strlen(r->domain) == len - pos &&
+			    strncasecmp(r->domain, domain + pos, len - pos) ==
+			        0)
+				return r;
+		}
+	}
+	return def;
+}
+
+/* edge_conf_report - print one config file problem */
+static void
+edge_conf_report(void *arg, const char *file, unsigned line, const char *msg)
+{
+	(void)arg;
+	if (line > 0)
+		fprintf(stderr, "%s:%u: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
+}
+
+/* edge_conf_tls - build the inbound and downstream TLS contexts */
+static int
+edge_conf_tls(struct edge_conf *c)
+{
+	int problems = 0;
+
+	c->tls_client = SSL_CTX_new(TLS_client_method());
+	if (c->tls_client == NULL)
+		return 1;
+	SSL_CTX_set_min_proto_version(c->tls_client, TLS1_2_VERSION);
+	/* opportunistic TLS to the destination: MX certificates are rarely
+	 * verifiable (RFC 7435); tls=require demands encryption only */
+	SSL_CTX_set_verify(c->tls_client, SSL_VERIFY_NONE, NULL);
+	if (c->tls_cert[0] == '\0' && c->tls_key[0] == '\0')
+		return 0;
+	if (c->tls_cert[0] == '\0' || c->tls_key[0] == '\0') {
+		fprintf(stderr, "tls_cert and tls_key go together\n");
+		return 1;
+	}
+	c->tls_server = SSL_CTX_new(TLS_server_method());
+	if (c->tls_server == NULL)
+		return 1;
+	SSL_CTX_set_min_proto_version(c->tls_server, TLS1_2_VERSION);
+	SSL_CTX_set_options(c->tls_server, SSL_OP_NO_RENEGOTIATION);
+	if (SSL_CTX_use_certificate_chain_file(c->tls_server, c->tls_cert) !=
+	    1) {
+		fprintf(stderr, "tls_cert: cannot load '%s'\n", c->tls_cert);
+		problems++;
+	} else if (SSL_CTX_use_PrivateKey_file(
+	               c->tls_server, c->tls_key, SSL_FILETYPE_PEM) != 1 ||
+	           SSL_CTX_check_private_key(c->tls_server) != 1) {
+		fprintf(stderr,
+		    "tls_key: cannot load '%s' or it does not "
+		    "match tls_cert\n",
+		    c->tls_key);
+		problems++;
+	}
+	ERR_clear_error();
+	return problems;
+}
+
+/* edge_conf_free - release a snapshot */
+static void
+edge_conf_free(struct edge_conf *c)
+{
+	if (c == NULL)
+		return;
+	mx_cfg_fini(edge_conf_table, c);
+	mx_free(c->routes);
+	SSL_CTX_free(c->tls_server);
+	SSL_CTX_free(c->tls_client);
+	mx_free(c);
+}
+
+/* edge_conf_ref - take a reference */
+struct edge_conf *
+edge_conf_ref(struct edge_conf *c)
+{
+	atomic_fetch_add(&c->refs, 1);
+	return c;
+}
+
+/* edge_conf_unref - drop a reference; the last one frees */
+void
+edge_conf_unref(struct edge_conf *c)
+{
+	if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1)
+		edge_conf_free(c);
+}
+
+/* edge_conf_usage - one line per parameter */
+static void
+edge_conf_usage(void)
+{
+	const struct mx_cfg_param *p;
+
+	fprintf(stderr, "usage: mxedge [-c FILE] [-f] [-v] [--check-config] "
+	                "[--NAME VALUE ...]\n");
+	for (p = edge_conf_table; p->name != NULL; p++) {
+		char opt[64];
+		size_t i;
+
+		/* the option spells the config key with dashes */
+		for (i = 0; p->name[i] != '\0' && i < sizeof(opt) - 1; i++)
+			opt[i] = p->name[i] == '_' ? '-' : p->name[i];
+		opt[i] = '\0';
+		fprintf(stderr, "  --%-24s %s%s%s%s\n", opt, p->help,
+		    p->def && p->def[0] ? " [" : "", p->def ? p->def : "",
+		    p->def && p->def[0] ? "]" : "");
+	}
+}
+
+/* edge_conf_load - defaults, then the file, then the command line */
+struct edge_conf *
+edge_conf_load(int argc, char **argv, int *check_only)
+{
+	struct edge_conf *c = mx_calloc(1, sizeof(*c));
+	char err[MX_CFG_ERR_MAX], name[64];
+	const char *file = NULL;
+	int i, problems = 0;
+
+	atomic_init(&c->refs, 1);
+	*check_only = 0;
+	if (mx_cfg_init(edge_conf_table, c, err, sizeof(err)) != 0)
+		mx_panic("edge_conf_table default: %s", err);
+	/* first pass: the file, so the command line can override it */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 ||
+		    strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "option %s: needs a file\n",
+				    argv[i]);
+				problems++;
+				break;
+			}
+			file = argv[++i];
+		}
+	}
+	if (file != NULL)
+		problems += mx_cfg_load_file(
+		    edge_conf_table, c, file, edge_conf_report, NULL);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *val, *eq;
+		size_t nl;
+
+		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+			i++;
+			continue;
+		}
+		if (strcmp(a, "-f") == 0) {
+			c->foreground = 1;
+			continue;
+		}
+		if (strcmp(a, "-v") == 0) {
+			c->verbose = 1;
+			continue;
+		}
+		if (strcmp(a, "--check-config") == 0) {
+			*check_only = 1;
+			continue;
+		}
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			edge_conf_usage();
+			problems++;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			fprintf(stderr, "option '%.64s': unknown\n", a);
+			problems++;
+			continue;
+		}
+		a += 2;
+		eq = strchr(a, '=');
+		nl = eq ? (size_t)(eq - a) : strlen(a);
+		if (nl >= sizeof(name) ||
+		    mx_cfg_find(edge_conf_table, a, nl) == NULL) {
+			fprintf(stderr, "option --%.*s: unknown\n", (int)nl, a);
+			problems++;
+			continue;
+		}
+		memcpy(name, a, nl);
+		name[nl] = '\0';
+		if (eq != NULL) {
+			val = eq + 1;
+		} else {
+			const struct mx_cfg_param *p =
+			    mx_cfg_find(edge_conf_table, a, nl);
+
+			/* a boolean flag alone means yes */
+			if (p->type == MX_CFG_BOOL &&
+			    (i + 1 >= argc ||
+			        strncmp(argv[i + 1], "-", 1) == 0))
+				val = "yes";
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else {
+				fprintf(stderr, "option --%s: needs a value\n",
+				    name);
+				problems++;
+				continue;
+			}
+		}
+		if (mx_cfg_set(
+		        edge_conf_table, c, name, val, err, sizeof(err)) != 0) {
+			fprintf(stderr, "option --%s: %s\n", name, err);
+			problems++;
+		}
+	}
+	if (strcmp(c->bare_newline, "reject") == 0)
+		c->bare_mode = EDGE_BARE_REJECT;
+	else if (strcmp(c->bare_newline, "normalize") == 0)
+		c->bare_mode = EDGE_BARE_NORMALIZE;
+	else {
+		fprintf(stderr,
+		    "bare_newline: '%.16s' is not reject or "
+		    "normalize\n",
+		    c->bare_newline);
+		problems++;
+	}
+	if (c->n_listen == 0) {
+		fprintf(stderr, "listen: no listener configured\n");
+		problems++;
+	}
+	if (c->n_routes == 0) {
+		fprintf(stderr, "route: no route configured (mxedge relays "
+		                "only to routed domains)\n");
+		problems++;
+	}
+	if (c->hostname[0] == '\0') {
+		char hn[EDGE_HOSTNAME_MAX + 1];
+
+		if (gethostname(hn, sizeof(hn)) != 0)
+			snprintf(hn, sizeof(hn), "localhost");
+		hn[EDGE_HOSTNAME_MAX] = '\0';
+		mx_free(c->hostname);
+		c->hostname = mx_strdup(hn);
+	}
+	problems += edge_conf_tls(c);
+	if (problems > 0) {
+		edge_conf_free(c);
+		return NULL;
+	}
+	return c;
+}

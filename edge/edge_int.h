@@ -1,0 +1,485 @@
+/*
+ * edge_int.h - mxedge daemon internals: configuration, workers, sessions,
+ * downstream client, filters, metrics
+ *
+ * The pure parsers (commands, DATA stream, PROXY) are declared in edge.h;
+ * this header holds the parts that do I/O. Threads: the main thread owns
+ * configuration and signals; each worker thread owns its event base and
+ * its sessions; the metrics thread serves HTTP. Shared between threads:
+ * the refcounted configuration snapshot, the LMDB store, the per-IP table
+ * and the counters (relaxed atomics).
+ * Trust: see each .c file.
+ */
+#ifndef EDGE_INT_H
+#define EDGE_INT_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+#include "lib/mx_buf.h"
+#include "lib/mx_cfg.h"
+#include "lib/mx_log.h"
+#include "proto/proto_msg.h"
+#include "proto/proto_store.h"
+#include "edge/edge.h"
+
+#define EDGE_VERSION "0.1.0"
+#define EDGE_LISTEN_MAX 16  /* listeners per process */
+#define EDGE_ROUTE_MAX 4096 /* route table entries */
+#define EDGE_WORKERS_MAX 64 /* worker threads */
+#define EDGE_HOSTNAME_MAX 255
+
+/* ---- edge_conf.c: parameters, listeners, routes ---- */
+
+struct edge_listen {
+	struct sockaddr_storage addr; /* bind address */
+	socklen_t addrlen;
+	int is_proxy;  /* expects a PROXY v1/v2 header first */
+	char text[80]; /* as configured, for logs */
+};
+
+struct edge_route {
+	char domain[256]; /* lower case; "*" default; ".x" = subdomains */
+	struct sockaddr_storage addr; /* destination */
+	socklen_t addrlen;
+	int tls_require; /* no STARTTLS downstream -> 4xx */
+	char text[300];  /* as configured, for logs */
+};
+
+enum edge_bare_mode {
+	EDGE_BARE_REJECT = 0,    /* bare CR/LF in DATA refused */
+	EDGE_BARE_NORMALIZE = 1, /* re-framed as CRLF lines */
+};
+
+struct edge_conf {
+	atomic_int refs; /* sessions and workers holding this snapshot */
+
+	/* table parameters (names equal the config keys) */
+	char *data_dir;                  /* LMDB cache directory */
+	char *hostname;                  /* name in greeting and Received */
+	char *metrics;                   /* ADDR:PORT of /metrics, or empty */
+	char *tls_cert;                  /* PEM certificate chain, or empty */
+	char *tls_key;                   /* PEM private key, or empty */
+	char *bare_newline;              /* "reject" or "normalize" */
+	uint64_t max_size;               /* bytes per message */
+	uint64_t max_rcpt;               /* recipients per transaction */
+	uint64_t workers;                /* threads; 0 = number of cores */
+	uint64_t smtp_line_limit;        /* bytes per command line */
+	uint64_t data_line_limit;        /* bytes per DATA line (hard cap) */
+	uint64_t max_errors;             /* sender errors before 421 */
+	uint64_t max_commands;           /* commands per session */
+	uint64_t per_ip_sessions;        /* concurrent sessions per client IP */
+	uint64_t max_sessions;           /* concurrent sessions per process */
+	uint64_t smtp_command_time;      /* ms: total time for one command */
+	uint64_t smtp_data_time;         /* ms: total time for one DATA phase */
+	uint64_t smtp_session_time;      /* ms: total time for one session */
+	uint64_t connect_time;           /* ms: downstream connect + greeting */
+	uint64_t reply_time;             /* ms: downstream reply wait */
+	uint64_t drain_time;             /* ms: graceful shutdown bound */
+	uint64_t rcpt_cache_ttl_ok;      /* ms: remember a valid recipient */
+	uint64_t rcpt_cache_ttl_unknown; /* ms: remember an unknown one */
+	uint64_t rcpt_cache_max;         /* entries in the recipient cache */
+	uint64_t map_size;               /* LMDB map size, bytes */
+	int test_verdict_header;         /* honour X-Mxs-Test-Verdict */
+	int foreground;                  /* log to stderr, stay in foreground */
+	int verbose;                     /* debug logging */
+
+	/* derived from the parameters above */
+	size_t n_listen;
+	struct edge_listen listen[EDGE_LISTEN_MAX];
+	size_t n_routes;
+	struct edge_route *routes; /* n_routes entries, owned */
+	int bare_mode;             /* enum edge_bare_mode */
+	SSL_CTX *tls_server;       /* inbound STARTTLS, or NULL */
+	SSL_CTX *tls_client;       /* downstream STARTTLS */
+};
+
+extern const struct mx_cfg_param edge_conf_table[];
+
+/*
+ * edge_conf_load - build a configuration from argv (and the -c file it
+ * names). Problems are printed to stderr as FILE:LINE: reason or
+ * "option --x: reason". Returns the new snapshot (refs = 1), or NULL when
+ * there was any problem. check_only is set when --check-config was given.
+ */
+struct edge_conf *edge_conf_load(int argc, char **argv, int *check_only);
+/* edge_conf_ref / edge_conf_unref - share a snapshot; last unref frees */
+struct edge_conf *edge_conf_ref(struct edge_conf *c);
+void edge_conf_unref(struct edge_conf *c);
+/*
+ * edge_conf_route - the route for a recipient domain (lower case, len
+ * bytes): exact entry, then ".parent" entries, then "*". NULL: no route
+ * (the domain is not ours: relaying is refused).
+ */
+const struct edge_route *edge_conf_route(
+    const struct edge_conf *c, const char *domain, size_t len);
+
+/* ---- edge_metrics.c: counters, histogram, HTTP endpoint ---- */
+
+enum edge_ctr {
+	EDGE_C_CONN_ACCEPTED,
+	EDGE_C_CONN_REFUSED_PER_IP,
+	EDGE_C_CONN_REFUSED_MAX,
+	EDGE_C_SESSIONS_OPEN,  /* gauge */
+	EDGE_C_TXN_ACCEPTED,   /* destination said 250 at end of data */
+	EDGE_C_TXN_REJECTED,   /* filter verdict reject */
+	EDGE_C_TXN_TEMPFAILED, /* filter verdict tempfail */
+	EDGE_C_TXN_DS_REFUSED, /* destination said 4xx/5xx at end of data */
+	EDGE_C_TXN_FAILED,     /* downstream fault: sender got 4xx */
+	EDGE_C_RCPT_FORWARDED,
+	EDGE_C_RCPT_CACHE_REFUSED,
+	EDGE_C_RCPT_RELAY_DENIED,
+	EDGE_C_RCPT_OTHER_ROUTE,
+	EDGE_C_RCPT_TOO_MANY,
+	EDGE_C_BYTES_IN,  /* message bytes from senders */
+	EDGE_C_BYTES_OUT, /* message bytes to destinations */
+	EDGE_C_DS_CONNECT,
+	EDGE_C_DS_TIMEOUT,
+	EDGE_C_DS_RESET,
+	EDGE_C_DS_TLS,
+	EDGE_C_DS_PROTO,
+	EDGE_C_DS_REPLY_4XX,
+	EDGE_C_DS_REPLY_5XX,
+	EDGE_C_REJ_LINE_TOO_LONG,
+	EDGE_C_REJ_SYNTAX,
+	EDGE_C_REJ_BAD_SEQUENCE,
+	EDGE_C_REJ_UNKNOWN_CMD,
+	EDGE_C_REJ_TOO_MANY_ERRORS,
+	EDGE_C_REJ_TIMEOUT,
+	EDGE_C_REJ_SIZE,
+	EDGE_C_REJ_BARE_NEWLINE,
+	EDGE_C_REJ_NUL,
+	EDGE_C_REJ_DATA_LINE,
+	EDGE_C_REJ_PROXY,
+	EDGE_C_REJ_TLS,
+	EDGE_C_REJ_NO_TLS_NEEDED,
+	EDGE_C_TLS_INBOUND,
+	EDGE_C_TLS_OUTBOUND,
+	EDGE_C_RCACHE_WRITE_DROPPED,
+	EDGE_C_RCACHE_FULL,
+	EDGE_C_RELOADS,
+	EDGE_C_RELOAD_FAILED,
+	EDGE_C_TEL_EVENTS,    /* telemetry events built */
+	EDGE_C_TEL_SENT,      /* events published to the broker */
+	EDGE_C_TEL_DROPPED,   /* events dropped (queue full) */
+	EDGE_C_TEL_BATCHES,   /* batches published */
+	EDGE_C_MQTT_CONNECTS, /* broker connections made */
+	EDGE_C__COUNT
+};
+
+#define EDGE_LAT_BUCKETS 16
+
+/*
+ * edge_metrics_add - add n to a counter (any thread; relaxed atomics)
+ * edge_metrics_latency - record one end-of-data latency in microseconds
+ */
+void edge_metrics_add(enum edge_ctr c, int64_t n);
+#define edge_metrics_inc(c) edge_metrics_add((c), 1)
+void edge_metrics_latency(uint64_t us);
+/* edge_metrics_get - current value (tests, status) */
+int64_t edge_metrics_get(enum edge_ctr c);
+/*
+ * edge_metrics_start - serve /metrics and /healthz on addr (ADDR:PORT)
+ * from a thread of its own. Returns 0 or MX_EINVAL / MX_EIO.
+ */
+int edge_metrics_start(const char *addr);
+/* edge_metrics_set_draining - /healthz answers 503 from now on */
+void edge_metrics_set_draining(void);
+void edge_metrics_stop(void);
+
+/* ---- edge_iplimit.c: concurrent sessions per client address ---- */
+
+/*
+ * edge_iplimit_acquire - count a session for addr (16-byte, v4-mapped for
+ * IPv4); returns 0, or MX_ELIMIT when max sessions are open already.
+ * edge_iplimit_release - the session ended. Thread-safe.
+ */
+int edge_iplimit_acquire(const uint8_t addr[16], uint64_t max);
+void edge_iplimit_release(const uint8_t addr[16]);
+
+/* ---- edge_rcache.c: recipient auto-discovery cache ---- */
+
+enum edge_rcache_state {
+	EDGE_RCACHE_NONE = 0,    /* nothing known */
+	EDGE_RCACHE_VALID = 1,   /* the destination accepted it */
+	EDGE_RCACHE_UNKNOWN = 2, /* the destination said 550 5.1.1 */
+};
+
+/*
+ * edge_rcache_start - open the cache writer thread over the store.
+ * edge_rcache_lookup - what is known of addr (any worker thread; one short
+ *   LMDB read). edge_rcache_learn - queue what a destination said; never
+ *   blocks: a full queue drops the write and counts it.
+ */
+int edge_rcache_start(struct proto_store *st, uint64_t max_entries);
+void edge_rcache_stop(void);
+int edge_rcache_lookup(
+    struct proto_txn *rtxn, const char *addr, size_t len, uint64_t now_ms);
+void edge_rcache_learn(
+    const char *addr, size_t len, int state, uint64_t ttl_ms);
+
+/* ---- edge_filter.c: the stream-filter hook ---- */
+
+enum edge_verdict {
+	EDGE_VERDICT_ACCEPT = 0,
+	EDGE_VERDICT_TEMPFAIL = 1,
+	EDGE_VERDICT_REJECT = 2,
+};
+
+#define EDGE_FILTER_HDR_MAX 128 /* header bytes kept to match a name */
+
+struct edge_filter {
+	int test_header; /* honour X-Mxs-Test-Verdict */
+	int in_body;     /* the blank line was seen */
+	int forced;      /* enum edge_verdict forced by the test header */
+	size_t hlen;     /* bytes in hbuf */
+	int hskip;       /* rest of this line is past hbuf */
+	char hbuf[EDGE_FILTER_HDR_MAX]; /* start of the current line */
+	char reason[32];                /* reason id of a non-accept verdict */
+};
+
+/* edge_filter_begin - start a message */
+void edge_filter_begin(struct edge_filter *f, const struct edge_conf *c);
+/* edge_filter_content - the unstuffed message bytes, in order */
+void edge_filter_content(struct edge_filter *f, const char *p, size_t len);
+/* edge_filter_verdict - decide at end of data; *reason names the rule */
+enum edge_verdict edge_filter_verdict(
+    struct edge_filter *f, const char **reason);
+
+/* ---- edge_telemetry.c: events and status over MQTT ---- */
+
+#define EDGE_TEL_ARENA_MAX 16384 /* bytes of strings in one event */
+
+/* one event being built by a session */
+struct edge_tel {
+	struct proto_event ev; /* views hold arena offsets until submit */
+	struct mx_buf arena;   /* the strings, bounded */
+	int is_active;         /* begun and not yet submitted */
+};
+
+struct edge_tel_conf {
+	char broker_host[256];
+	uint16_t broker_port;
+	char edge_id[PROTO_ID_MAX + 1];
+	char pop[PROTO_ID_MAX + 1];
+	const char *cafile;   /* "" = no TLS */
+	const char *certfile; /* client certificate, or "" */
+	const char *keyfile;
+	const char *username; /* "" = none */
+	const char *password;
+	size_t queue_max;   /* events held while the broker is away */
+	size_t batch_max;   /* events per batch */
+	uint64_t flush_ms;  /* publish at least this often */
+	uint64_t status_ms; /* status refresh */
+	uint8_t salt[64];   /* deployment salt for local-part hashes */
+	size_t salt_len;
+};
+
+/*
+ * edge_tel_init / edge_tel_fini - a session's event builder.
+ * edge_tel_begin - start an event (type: enum proto_ev_type).
+ * edge_tel_text - copy text into the event; dst is a field of t->ev.
+ * edge_tel_reason - add a reason id. edge_tel_rcpt - add a recipient
+ *   answer; the local part is hashed with the salt, never stored.
+ * edge_tel_submit - queue the event (copied); never blocks; drops the
+ *   oldest queued event when full (counted). Any worker thread.
+ */
+void edge_tel_init(struct edge_tel *t);
+void edge_tel_fini(struct edge_tel *t);
+void edge_tel_begin(struct edge_tel *t, uint8_t type, const uint8_t peer[16]);
+int edge_tel_text(
+    struct edge_tel *t, struct proto_str *dst, const void *p, size_t len);
+int edge_tel_reason(struct edge_tel *t, const char *id);
+int edge_tel_rcpt(struct edge_tel *t, const char *local, size_t llen,
+    const char *domain, size_t dlen, uint8_t result);
+void edge_tel_submit(struct edge_tel *t);
+/* edge_tel_start - start the MQTT thread; 0, MX_EINVAL or MX_EIO */
+int edge_tel_start(const struct edge_tel_conf *c);
+/* edge_tel_stop - publish offline status, flush, stop */
+void edge_tel_stop(void);
+
+/* ---- edge_smtp_in.c / edge_smtp_out.c: one SMTP session ---- */
+
+#define EDGE_IN_HIGH (64 * 1024)  /* sender input buffered at most */
+#define EDGE_DS_HIGH (256 * 1024) /* downstream output before pausing */
+#define EDGE_DS_LOW (64 * 1024)   /* ... and resuming the sender */
+#define EDGE_REPLY_MAX 8192       /* one downstream reply, all lines */
+#define EDGE_REPLY_LINES 64       /* lines in one downstream reply */
+#define EDGE_PATH_TEXT_MAX 600    /* "<path>" plus parameters we pass on */
+
+enum edge_in_state {
+	EDGE_IN_PROXY = 0, /* waiting for the PROXY header */
+	EDGE_IN_CMD,       /* reading commands */
+	EDGE_IN_DATA,      /* streaming the message */
+	EDGE_IN_CLOSING,   /* flushing the last reply */
+};
+
+/* what a command waiting on the destination is */
+enum edge_wait {
+	EDGE_WAIT_NONE = 0,
+	EDGE_WAIT_RCPT,
+	EDGE_WAIT_DATA,
+	EDGE_WAIT_EOD,
+	EDGE_WAIT_RSET,
+};
+
+enum edge_ds_state {
+	EDGE_DS_NONE = 0,  /* no connection */
+	EDGE_DS_CONNECT,   /* TCP connect in progress */
+	EDGE_DS_GREET,     /* waiting for 220 */
+	EDGE_DS_EHLO,      /* EHLO sent */
+	EDGE_DS_HELO,      /* HELO sent after EHLO was refused */
+	EDGE_DS_STARTTLS,  /* STARTTLS sent */
+	EDGE_DS_HANDSHAKE, /* TLS handshake */
+	EDGE_DS_MAIL,      /* MAIL sent */
+	EDGE_DS_RCPT,      /* RCPT sent */
+	EDGE_DS_DATA,      /* DATA sent */
+	EDGE_DS_BODY,      /* streaming the body */
+	EDGE_DS_DOT,       /* final dot sent */
+	EDGE_DS_RSET,      /* RSET sent */
+	EDGE_DS_READY,     /* connected, between transactions */
+	EDGE_DS_INTXN,     /* MAIL accepted, waiting for the next RCPT */
+};
+
+/* capabilities the destination announced in its EHLO reply */
+#define EDGE_DS_CAP_PIPELINING 0x01u
+#define EDGE_DS_CAP_SIZE 0x02u
+#define EDGE_DS_CAP_8BITMIME 0x04u
+#define EDGE_DS_CAP_STARTTLS 0x08u
+
+/* a complete reply from the destination, or one made up for it */
+struct edge_reply {
+	int code;     /* 3-digit code */
+	int is_local; /* made by the edge: the destination did not answer */
+	struct mx_buf text; /* all lines, each ending in CRLF */
+};
+
+struct edge_worker;
+
+struct edge_session {
+	struct edge_worker *w;            /* owner; the session never moves */
+	struct edge_conf *conf;           /* snapshot (one ref) */
+	struct edge_session *next, *prev; /* worker's session list */
+	char id[20];                      /* session id for logs and Received */
+	struct bufferevent *bev; /* sender side (a TLS filter after STARTTLS) */
+	struct event *timer;     /* the one deadline timer */
+	int listen_proxy;        /* listener expects PROXY */
+	uint8_t peer[16];        /* client address, IPv4 as v4-mapped */
+	char peer_text[64];      /* client address for logs */
+	uint16_t peer_port;
+	int iplimit_held; /* edge_iplimit_acquire succeeded */
+	enum edge_in_state st;
+	enum edge_wait wait;  /* command blocked on the destination */
+	int is_closing;       /* freeing on the next loop turn */
+	int is_tls;           /* inbound STARTTLS done */
+	int is_esmtp;         /* EHLO (not HELO) */
+	int paused;           /* sender reads off for back-pressure */
+	char helo[256];       /* HELO argument, escaped for logs */
+	unsigned errors;      /* sender errors so far */
+	uint64_t commands;    /* commands so far */
+	uint64_t start_ms;    /* session start, monotonic */
+	uint64_t deadline_ms; /* current phase deadline, monotonic */
+	int skip_line;        /* discarding an over-long command line */
+	char *line;           /* the command being handled (line limit) */
+	/* transaction */
+	int has_mail;
+	char mail[EDGE_PATH_TEXT_MAX];  /* "<path>" as re-sent downstream */
+	char mail_log[MX_LOG_ESC_SIZE]; /* escaped sender for logs */
+	uint64_t mail_size;             /* SIZE= of MAIL, 0 if none */
+	int mail_8bit;                  /* BODY=8BITMIME */
+	unsigned n_rcpt;                /* RCPT commands this transaction */
+	unsigned n_rcpt_ok;             /* accepted by the destination */
+	char first_rcpt[EDGE_CMD_PATH_MAX + 1]; /* for Received "for" */
+	char rcpt_cur[EDGE_CMD_PATH_MAX + 1];   /* RCPT waiting on reply */
+	char rcpt_key[EDGE_CMD_PATH_MAX + 1];   /* its cache key */
+	const struct edge_route *route; /* destination of this session */
+	int route_failed;               /* destination unusable this txn */
+	struct edge_reply route_err;    /* what to answer while it is */
+	uint64_t txn_start_ms;
+	uint64_t eod_us;           /* end of data seen, monotonic us */
+	struct edge_data data;     /* DATA scanner */
+	struct edge_filter filter; /* stream-filter hook */
+	int ds_lost_in_data;       /* downstream died during DATA */
+	/* downstream */
+	struct bufferevent *ds; /* destination, or NULL */
+	enum edge_ds_state ds_st;
+	unsigned ds_caps; /* EDGE_DS_CAP_* */
+	int ds_is_tls;
+	struct edge_reply ds_reply; /* reply being read */
+	unsigned ds_reply_lines;
+};
+
+/* edge_in_accept - a new connection on a worker; takes ownership of fd */
+void edge_in_accept(struct edge_worker *w, int fd, struct sockaddr *sa,
+    int salen, int is_proxy);
+/* edge_in_destroy - free a session now (shutdown; else edge_in_close) */
+void edge_in_destroy(struct edge_session *s);
+/* edge_in_ds_done - the destination answered what the session waits on */
+void edge_in_ds_done(struct edge_session *s, const struct edge_reply *r);
+/* edge_in_resume_reading - downstream drained: read the sender again */
+void edge_in_resume_reading(struct edge_session *s);
+/* edge_in_close_all - drain: tell idle sessions 421 and close them */
+void edge_in_drain(struct edge_worker *w);
+
+/* edge_out_rcpt - send RCPT for s->rcpt_cur, connecting first if needed */
+void edge_out_rcpt(struct edge_session *s);
+/* edge_out_data - send DATA */
+void edge_out_data(struct edge_session *s);
+/* edge_out_body - write message bytes downstream */
+void edge_out_body(struct edge_session *s, const char *p, size_t len);
+/* edge_out_dot - write the final dot */
+void edge_out_dot(struct edge_session *s);
+/* edge_out_rset - end the downstream transaction (reply via ds_done) */
+void edge_out_rset(struct edge_session *s);
+/* edge_out_abort - drop the connection without a final dot */
+void edge_out_abort(struct edge_session *s);
+/* edge_out_quit - say QUIT and drop the connection */
+void edge_out_quit(struct edge_session *s);
+/* edge_out_pending - downstream output bytes not yet written */
+size_t edge_out_pending(const struct edge_session *s);
+
+/* edge_reply_set - a local reply: one line, CRLF added */
+void edge_reply_set(
+    struct edge_reply *r, int code, int is_local, const char *line);
+
+/* ---- edge_server.c: workers, listeners, signals ---- */
+
+struct edge_worker {
+	pthread_t thread;
+	size_t index;
+	struct event_base *base;
+	struct evconnlistener *lev[EDGE_LISTEN_MAX];
+	size_t n_lev;
+	struct edge_session *sessions; /* list of open sessions */
+	size_t n_sessions;
+	struct proto_txn *rtxn; /* reusable read transaction handle */
+	struct event *drain_ev; /* wakes the loop to start draining */
+	int is_draining;
+};
+
+/* the process-wide state the workers share */
+struct edge_server {
+	pthread_mutex_t lock;      /* guards conf */
+	struct edge_conf *conf;    /* current snapshot (one ref held) */
+	struct proto_store *store; /* LMDB cache, or NULL */
+	size_t n_workers;
+	struct edge_worker *workers[EDGE_WORKERS_MAX];
+	atomic_int draining; /* stop accepting, finish sessions */
+	atomic_int sessions; /* open sessions, all workers */
+};
+
+extern struct edge_server edge_srv;
+
+/* edge_server_conf - a ref on the current snapshot (unref when done) */
+struct edge_conf *edge_server_conf(void);
+/* edge_server_set_args - the command line, kept for SIGHUP reloads */
+void edge_server_set_args(int argc, char **argv);
+/* edge_server_run - start workers and run until drained; returns exit code */
+int edge_server_run(struct edge_conf *conf);
+
+#endif /* EDGE_INT_H */

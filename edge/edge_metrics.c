@@ -1,0 +1,328 @@
+/*
+ * edge_metrics.c - counters and the /metrics, /healthz endpoint
+ *
+ * Counters are process-wide relaxed atomics: every reject, limit hit and
+ * downstream fault increments one, so no path is silent. A thread of its
+ * own serves them in Prometheus text format with libevent's evhttp, on a
+ * loopback address by default.
+ * Trust: HTTP requests come from whoever reaches the metrics address;
+ * evhttp bounds headers and bodies (set below) and only GET of two paths
+ * is answered.
+ */
+#include "edge/edge_int.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "lib/mx_err.h"
+#include "lib/mx_log.h"
+
+static _Atomic int64_t edge_metrics_ctr[EDGE_C__COUNT];
+static _Atomic uint64_t edge_metrics_lat[EDGE_LAT_BUCKETS + 1];
+static _Atomic uint64_t edge_metrics_lat_sum;
+static atomic_int edge_metrics_draining;
+
+/* bucket upper bounds, microseconds */
+static const uint64_t edge_metrics_lat_le[EDGE_LAT_BUCKETS] = {
+    100,
+    250,
+    500,
+    1000,
+    2500,
+    5000,
+    10000,
+    25000,
+    50000,
+    100000,
+    250000,
+    500000,
+    1000000,
+    2500000,
+    5000000,
+    10000000,
+};
+
+/* name and help of each counter; the order follows enum edge_ctr */
+static const struct {
+	const char *name; /* metric name with labels */
+	const char *type; /* counter or gauge */
+} edge_metrics_names[EDGE_C__COUNT] = {
+    [EDGE_C_CONN_ACCEPTED] = {"mxedge_connections_total{result=\"accepted\"}",
+        "counter"},
+    [EDGE_C_CONN_REFUSED_PER_IP] =
+        {"mxedge_connections_total{result=\"refused_per_ip\"}", "counter"},
+    [EDGE_C_CONN_REFUSED_MAX] =
+        {"mxedge_connections_total{result=\"refused_max_sessions\"}",
+            "counter"},
+    [EDGE_C_SESSIONS_OPEN] = {"mxedge_sessions_open", "gauge"},
+    [EDGE_C_TXN_ACCEPTED] = {"mxedge_transactions_total{verdict=\"accepted\"}",
+        "counter"},
+    [EDGE_C_TXN_REJECTED] = {"mxedge_transactions_total{verdict=\"rejected\"}",
+        "counter"},
+    [EDGE_C_TXN_TEMPFAILED] =
+        {"mxedge_transactions_total{verdict=\"tempfailed\"}", "counter"},
+    [EDGE_C_TXN_DS_REFUSED] =
+        {"mxedge_transactions_total{verdict=\"destination_refused\"}",
+            "counter"},
+    [EDGE_C_TXN_FAILED] = {"mxedge_transactions_total{verdict=\"failed\"}",
+        "counter"},
+    [EDGE_C_RCPT_FORWARDED] = {"mxedge_recipients_total{result=\"forwarded\"}",
+        "counter"},
+    [EDGE_C_RCPT_CACHE_REFUSED] =
+        {"mxedge_recipients_total{result=\"cache_unknown\"}", "counter"},
+    [EDGE_C_RCPT_RELAY_DENIED] =
+        {"mxedge_recipients_total{result=\"relay_denied\"}", "counter"},
+    [EDGE_C_RCPT_OTHER_ROUTE] =
+        {"mxedge_recipients_total{result=\"other_route\"}", "counter"},
+    [EDGE_C_RCPT_TOO_MANY] = {"mxedge_recipients_total{result=\"too_many\"}",
+        "counter"},
+    [EDGE_C_BYTES_IN] = {"mxedge_message_bytes_total{dir=\"in\"}", "counter"},
+    [EDGE_C_BYTES_OUT] = {"mxedge_message_bytes_total{dir=\"out\"}", "counter"},
+    [EDGE_C_DS_CONNECT] = {"mxedge_downstream_errors_total{kind=\"connect\"}",
+        "counter"},
+    [EDGE_C_DS_TIMEOUT] = {"mxedge_downstream_errors_total{kind=\"timeout\"}",
+        "counter"},
+    [EDGE_C_DS_RESET] = {"mxedge_downstream_errors_total{kind=\"reset\"}",
+        "counter"},
+    [EDGE_C_DS_TLS] = {"mxedge_downstream_errors_total{kind=\"tls\"}",
+        "counter"},
+    [EDGE_C_DS_PROTO] = {"mxedge_downstream_errors_total{kind=\"protocol\"}",
+        "counter"},
+    [EDGE_C_DS_REPLY_4XX] =
+        {"mxedge_downstream_errors_total{kind=\"reply_4xx\"}", "counter"},
+    [EDGE_C_DS_REPLY_5XX] =
+        {"mxedge_downstream_errors_total{kind=\"reply_5xx\"}", "counter"},
+    [EDGE_C_REJ_LINE_TOO_LONG] =
+        {"mxedge_rejects_total{reason=\"line_too_long\"}", "counter"},
+    [EDGE_C_REJ_SYNTAX] = {"mxedge_rejects_total{reason=\"syntax\"}",
+        "counter"},
+    [EDGE_C_REJ_BAD_SEQUENCE] =
+        {"mxedge_rejects_total{reason=\"bad_sequence\"}", "counter"},
+    [EDGE_C_REJ_UNKNOWN_CMD] =
+        {"mxedge_rejects_total{reason=\"unknown_command\"}", "counter"},
+    [EDGE_C_REJ_TOO_MANY_ERRORS] =
+        {"mxedge_rejects_total{reason=\"too_many_errors\"}", "counter"},
+    [EDGE_C_REJ_TIMEOUT] = {"mxedge_rejects_total{reason=\"timeout\"}",
+        "counter"},
+    [EDGE_C_REJ_SIZE] = {"mxedge_rejects_total{reason=\"size\"}", "counter"},
+    [EDGE_C_REJ_BARE_NEWLINE] =
+        {"mxedge_rejects_total{reason=\"bare_newline\"}", "counter"},
+    [EDGE_C_REJ_NUL] = {"mxedge_rejects_total{reason=\"nul\"}", "counter"},
+    [EDGE_C_REJ_DATA_LINE] = {"mxedge_rejects_total{reason=\"data_line\"}",
+        "counter"},
+    [EDGE_C_REJ_PROXY] = {"mxedge_rejects_total{reason=\"proxy\"}", "counter"},
+    [EDGE_C_REJ_TLS] = {"mxedge_rejects_total{reason=\"tls\"}", "counter"},
+    [EDGE_C_REJ_NO_TLS_NEEDED] =
+        {"mxedge_rejects_total{reason=\"tls_required\"}", "counter"},
+    [EDGE_C_TLS_INBOUND] = {"mxedge_tls_sessions_total{dir=\"inbound\"}",
+        "counter"},
+    [EDGE_C_TLS_OUTBOUND] = {"mxedge_tls_sessions_total{dir=\"outbound\"}",
+        "counter"},
+    [EDGE_C_RCACHE_WRITE_DROPPED] = {"mxedge_rcpt_cache_writes_dropped_total",
+        "counter"},
+    [EDGE_C_RCACHE_FULL] = {"mxedge_rcpt_cache_full_total", "counter"},
+    [EDGE_C_RELOADS] = {"mxedge_reloads_total{result=\"ok\"}", "counter"},
+    [EDGE_C_RELOAD_FAILED] = {"mxedge_reloads_total{result=\"failed\"}",
+        "counter"},
+    [EDGE_C_TEL_EVENTS] = {"mxedge_telemetry_events_total{result=\"built\"}",
+        "counter"},
+    [EDGE_C_TEL_SENT] = {"mxedge_telemetry_events_total{result=\"sent\"}",
+        "counter"},
+    [EDGE_C_TEL_DROPPED] = {"mxedge_telemetry_events_total{result=\"dropped\"}",
+        "counter"},
+    [EDGE_C_TEL_BATCHES] = {"mxedge_telemetry_batches_total", "counter"},
+    [EDGE_C_MQTT_CONNECTS] = {"mxedge_mqtt_connects_total", "counter"},
+};
+
+static struct event_base *edge_metrics_base;
+static struct evhttp *edge_metrics_http;
+static pthread_t edge_metrics_thread;
+static int edge_metrics_running;
+
+/* edge_metrics_add - add to a counter */
+void
+edge_metrics_add(enum edge_ctr c, int64_t n)
+{
+	atomic_fetch_add_explicit(
+	    &edge_metrics_ctr[c], n, memory_order_relaxed);
+}
+
+/* edge_metrics_get - read a counter */
+int64_t
+edge_metrics_get(enum edge_ctr c)
+{
+	return atomic_load_explicit(&edge_metrics_ctr[c], memory_order_relaxed);
+}
+
+/* edge_metrics_latency - one end-of-data latency sample */
+void
+edge_metrics_latency(uint64_t us)
+{
+	size_t i = 0;
+
+	while (i < EDGE_LAT_BUCKETS && us > edge_metrics_lat_le[i])
+		i++;
+	atomic_fetch_add_explicit(
+	    &edge_metrics_lat[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(
+	    &edge_metrics_lat_sum, us, memory_order_relaxed);
+}
+
+/* edge_metrics_set_draining - /healthz turns 503 */
+void
+edge_metrics_set_draining(void)
+{
+	atomic_store(&edge_metrics_draining, 1);
+}
+
+/* edge_metrics_render - the Prometheus text exposition */
+static void
+edge_metrics_render(struct evbuffer *out)
+{
+	const char *last = "";
+	uint64_t cum = 0;
+	size_t i;
+
+	for (i = 0; i < EDGE_C__COUNT; i++) {
+		const char *n = edge_metrics_names[i].name;
+		size_t base = strcspn(n, "{");
+
+		/* one TYPE line per metric family */
+		if (strncmp(last, n, base) != 0 ||
+		    (last[base] != '{' && last[base] != '\0'))
+			evbuffer_add_printf(out, "# TYPE %.*s %s\n", (int)base,
+			    n, edge_metrics_names[i].type);
+		last = n;
+		evbuffer_add_printf(out, "%s %lld\n", n,
+		    (long long)edge_metrics_get((enum edge_ctr)i));
+	}
+	evbuffer_add_printf(
+	    out, "# TYPE mxedge_end_of_data_seconds histogram\n");
+	for (i = 0; i < EDGE_LAT_BUCKETS; i++) {
+		cum += atomic_load(&edge_metrics_lat[i]);
+		evbuffer_add_printf(out,
+		    "mxedge_end_of_data_seconds_bucket{le=\"%g\"} %llu\n",
+		    (double)edge_metrics_lat_le[i] / 1e6,
+		    (unsigned long long)cum);
+	}
+	cum += atomic_load(&edge_metrics_lat[EDGE_LAT_BUCKETS]);
+	evbuffer_add_printf(out,
+	    "mxedge_end_of_data_seconds_bucket{le=\"+Inf\"} %llu\n"
+	    "mxedge_end_of_data_seconds_sum %g\n"
+	    "mxedge_end_of_data_seconds_count %llu\n",
+	    (unsigned long long)cum,
+	    (double)atomic_load(&edge_metrics_lat_sum) / 1e6,
+	    (unsigned long long)cum);
+}
+
+/* edge_metrics_request - answer one HTTP request */
+static void
+edge_metrics_request(struct evhttp_request *req, void *arg)
+{
+	const char *uri = evhttp_request_get_uri(req);
+	struct evbuffer *out = evbuffer_new();
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+
+	(void)arg;
+	if (out == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_send_error(req, 405, NULL);
+	} else if (strcmp(uri, "/metrics") == 0) {
+		edge_metrics_render(out);
+		evhttp_add_header(
+		    hdr, "Content-Type", "text/plain; version=0.0.4");
+		evhttp_send_reply(req, 200, "OK", out);
+	} else if (strcmp(uri, "/healthz") == 0) {
+		int draining = atomic_load(&edge_metrics_draining);
+
+		evbuffer_add_printf(out, "%s\n", draining ? "draining" : "ok");
+		evhttp_add_header(hdr, "Content-Type", "text/plain");
+		evhttp_send_reply(req, draining ? 503 : 200,
+		    draining ? "Draining" : "OK", out);
+	} else {
+		evhttp_send_error(req, 404, NULL);
+	}
+	evbuffer_free(out);
+}
+
+/* edge_metrics_main - the metrics thread */
+static void *
+edge_metrics_main(void *arg)
+{
+	(void)arg;
+	event_base_dispatch(edge_metrics_base);
+	return NULL;
+}
+
+/* edge_metrics_start - bind and serve */
+int
+edge_metrics_start(const char *addr)
+{
+	char host[64];
+	const char *colon = strrchr(addr, ':');
+	size_t hl;
+	unsigned port;
+	int rc = MX_EINVAL;
+
+	if (colon == NULL || (hl = (size_t)(colon - addr)) == 0 ||
+	    hl >= sizeof(host) || sscanf(colon + 1, "%5u", &port) != 1 ||
+	    port == 0 || port > 65535)
+		return MX_EINVAL;
+	if (addr[0] == '[' && hl >= 2 && addr[hl - 1] == ']') {
+		memcpy(host, addr + 1, hl - 2);
+		host[hl - 2] = '\0';
+	} else {
+		memcpy(host, addr, hl);
+		host[hl] = '\0';
+	}
+	edge_metrics_base = event_base_new();
+	if (edge_metrics_base == NULL)
+		return MX_EIO;
+	edge_metrics_http = evhttp_new(edge_metrics_base);
+	if (edge_metrics_http == NULL)
+		goto fail;
+	evhttp_set_max_headers_size(edge_metrics_http, 8192);
+	evhttp_set_max_body_size(edge_metrics_http, 1024);
+	evhttp_set_timeout(edge_metrics_http, 10);
+	evhttp_set_allowed_methods(edge_metrics_http, EVHTTP_REQ_GET);
+	evhttp_set_gencb(edge_metrics_http, edge_metrics_request, NULL);
+	if (evhttp_bind_socket(edge_metrics_http, host, (uint16_t)port) != 0) {
+		rc = MX_EIO;
+		goto fail;
+	}
+	if (pthread_create(
+	        &edge_metrics_thread, NULL, edge_metrics_main, NULL) != 0) {
+		rc = MX_EIO;
+		goto fail;
+	}
+	edge_metrics_running = 1;
+	return 0;
+fail:
+	if (edge_metrics_http != NULL)
+		evhttp_free(edge_metrics_http);
+	edge_metrics_http = NULL;
+	event_base_free(edge_metrics_base);
+	edge_metrics_base = NULL;
+	return rc;
+}
+
+/* edge_metrics_stop - stop the thread and free */
+void
+edge_metrics_stop(void)
+{
+	if (!edge_metrics_running)
+		return;
+	event_base_loopbreak(edge_metrics_base);
+	pthread_join(edge_metrics_thread, NULL);
+	evhttp_free(edge_metrics_http);
+	event_base_free(edge_metrics_base);
+	edge_metrics_running = 0;
+}

@@ -1,0 +1,107 @@
+"""Fixtures of the mxedge end-to-end tests.
+
+ctest runs each test_*.py with MXEDGE (the binary), MX_SOURCE_DIR and
+MX_E2E_SANITIZE in the environment and --basetemp under the build
+directory. Every test gets its own sink (a thread in this process, on a
+free loopback port) and its own mxedge process (free ports, own data
+directory); at teardown mxedge gets SIGTERM and must exit 0 in time (an
+ASan or LSan report makes it non-zero). A failing test shows the mxedge
+log in its report.
+
+By hand (from the top of the clone, after a build):
+    MXEDGE=build/release/edge/mxedge PYTHONDONTWRITEBYTECODE=1 \
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+or through ctest: ctest --test-dir build/release -L e2e
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from helpers import Edge, STOP_TIMEOUT  # noqa: E402
+from sink import Sink  # noqa: E402
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Attach every mxedge log of a failed test to its report."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call" and rep.failed:
+        for e in getattr(item, "_mx_edges", []):
+            log = e.log()
+            if len(log) > 60000:
+                log = "...\n" + log[-60000:]
+            rep.sections.append(("mxedge log: %s" % e.name, log))
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory):
+    """(cert, key): a throwaway self-signed certificate for mx.test."""
+    d = tmp_path_factory.mktemp("certs")
+    cert, key = str(d / "cert.pem"), str(d / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                    "-subj", "/CN=mx.test"],
+                   check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return cert, key
+
+
+@pytest.fixture
+def sink_factory():
+    """Make sinks (Sink(**kw)); all are stopped after the test."""
+    made = []
+
+    def make(**kw):
+        s = Sink(**kw).start()
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.stop()
+
+
+@pytest.fixture
+def sink(sink_factory):
+    """The default destination: a well-behaved sink."""
+    return sink_factory()
+
+
+@pytest.fixture
+def edge_factory(request, tmp_path):
+    """Start mxedge processes: edge_factory(routes=[...], args=[...], ...).
+
+    Each is stopped with SIGTERM after the test and must exit 0 within
+    STOP_TIMEOUT seconds."""
+    edges = []
+    request.node._mx_edges = edges
+
+    def make(routes, start=True, name=None, **kw):
+        e = Edge(tmp_path, routes, name=name or "edge%d" % len(edges),
+                 **kw)
+        edges.append(e)
+        return e.start() if start else e
+
+    yield make
+    problems = []
+    for e in edges:
+        if e.proc is None:
+            continue
+        rc = e.stop()
+        if rc != 0:
+            problems.append("%s exited %s (want 0 within %.0f s after "
+                            "SIGTERM):\n%s" % (e.name, rc, STOP_TIMEOUT,
+                                               e.log()[-20000:]))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def edge(edge_factory, sink):
+    """mxedge routing example.com to the sink."""
+    return edge_factory(["example.com=127.0.0.1:%d" % sink.port])
