@@ -376,6 +376,10 @@ struct edge_session {
 	enum edge_in_state st;
 	enum edge_wait wait;  /* command blocked on the destination */
 	int is_closing;       /* freeing on the next loop turn */
+	unsigned batch;       /* nesting of edge_in_process: replies wait */
+	int rcpt_known_ok;    /* the cache already holds rcpt_cur as valid */
+	unsigned ds_skip;     /* pipelined replies to discard */
+	int ds_rcpt_sent;     /* RCPT went out with MAIL (PIPELINING) */
 	int is_tls;           /* inbound STARTTLS done */
 	int is_esmtp;         /* EHLO (not HELO) */
 	int paused;           /* sender reads off for back-pressure */
@@ -440,6 +444,8 @@ void edge_out_rset(struct edge_session *s);
 void edge_out_abort(struct edge_session *s);
 /* edge_out_quit - say QUIT and drop the connection */
 void edge_out_quit(struct edge_session *s);
+/* edge_out_flush - write queued downstream bytes now (write-through) */
+void edge_out_flush(struct edge_session *s);
 /* edge_out_pending - downstream output bytes not yet written */
 size_t edge_out_pending(const struct edge_session *s);
 

@@ -91,8 +91,10 @@ edge_rcache_learn(const char *addr, size_t len, int state, uint64_t ttl_ms)
 	it->len = (uint16_t)len;
 	it->expires = (uint64_t)time(NULL) + (ttl_ms + 999) / 1000;
 	memcpy(it->key, addr, len);
-	edge_rc.n++;
-	pthread_cond_signal(&edge_rc.cond);
+	/* the writer drains everything queued each time it wakes: only the
+	 * first item after it went idle needs to wake it */
+	if (edge_rc.n++ == 0)
+		pthread_cond_signal(&edge_rc.cond);
 	pthread_mutex_unlock(&edge_rc.lock);
 }
 
@@ -149,10 +151,10 @@ edge_rcache_main(void *arg)
 	(void)arg;
 	clock_gettime(CLOCK_MONOTONIC, &last);
 	pthread_mutex_lock(&edge_rc.lock);
-	while (!edge_rc.stop) {
+	while (!edge_rc.stop || edge_rc.n > 0) {
 		size_t n = 0;
 
-		if (edge_rc.n == 0) {
+		if (edge_rc.n == 0 && !edge_rc.stop) {
 			struct timespec until;
 
 			clock_gettime(CLOCK_REALTIME, &until);

@@ -148,7 +148,18 @@ edge_server_worker_new(const struct edge_conf *c, size_t index)
 	size_t i;
 
 	w->index = index;
-	w->base = event_base_new();
+	{
+		struct event_config *cfg = event_config_new();
+
+		/* an event added and removed within one loop turn costs no
+		 * epoll_ctl at all */
+		if (cfg != NULL)
+			event_config_set_flag(
+			    cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+		w->base = cfg ? event_base_new_with_config(cfg) : NULL;
+		if (cfg != NULL)
+			event_config_free(cfg);
+	}
 	if (w->base == NULL)
 		mx_fatal("event_base_new failed");
 	for (i = 0; i < c->n_listen; i++) {

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +50,7 @@ static void edge_in_read(struct bufferevent *bev, void *arg);
 static void edge_in_write(struct bufferevent *bev, void *arg);
 static void edge_in_event(struct bufferevent *bev, short what, void *arg);
 static void edge_in_process(struct edge_session *s);
+static void edge_in_flush(struct edge_session *s);
 
 /* edge_in_now_ms - monotonic milliseconds */
 static uint64_t
@@ -81,6 +83,30 @@ edge_reply_set(struct edge_reply *r, int code, int is_local, const char *line)
 	(void)mx_buf_printf(&r->text, "%s\r\n", line);
 }
 
+/*
+ * edge_in_flush - hand queued replies to the kernel now. On a plain
+ * socket the session writes through: EV_WRITE is armed only for a backlog
+ * the kernel would not take, so a reply costs one send and no epoll
+ * changes. Replies made while a batch of pipelined commands is handled
+ * leave together when the batch ends. A TLS filter writes for itself.
+ */
+static void
+edge_in_flush(struct edge_session *s)
+{
+	struct evbuffer *out;
+
+	if (s->is_closing || s->bev == NULL ||
+	    bufferevent_get_underlying(s->bev) != NULL)
+		return;
+	out = bufferevent_get_output(s->bev);
+	if (evbuffer_get_length(out) == 0)
+		return;
+	/* an error (reset) leaves the bytes queued; libevent reports it */
+	(void)evbuffer_write(out, bufferevent_getfd(s->bev));
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(s->bev, EV_WRITE);
+}
+
 /* edge_in_reply - queue a reply line (CRLF added) to the sender */
 static void edge_in_reply(struct edge_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -95,6 +121,8 @@ edge_in_reply(struct edge_session *s, const char *fmt, ...)
 	evbuffer_add_vprintf(out, fmt, ap);
 	va_end(ap);
 	evbuffer_add(out, "\r\n", 2);
+	if (s->batch == 0)
+		edge_in_flush(s);
 }
 
 /* edge_in_destroy - free a session and everything it holds */
@@ -108,8 +136,10 @@ edge_in_destroy(struct edge_session *s)
 		bufferevent_free(s->bev);
 	if (s->timer != NULL)
 		event_free(s->timer);
-	if (s->iplimit_held)
+	if (s->iplimit_held) {
 		edge_iplimit_release(s->peer);
+		s->iplimit_held = 0;
+	}
 	mx_free(s->line);
 	mx_buf_fini(&s->ds_reply.text);
 	mx_buf_fini(&s->route_err.text);
@@ -148,6 +178,12 @@ edge_in_close(struct edge_session *s)
 	s->is_closing = 1;
 	if (s->bev != NULL)
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	/* the address's slot is free as soon as the session ends, not when
+	 * its memory goes: a client reconnecting at once is not refused */
+	if (s->iplimit_held) {
+		edge_iplimit_release(s->peer);
+		s->iplimit_held = 0;
+	}
 	if (s->timer != NULL)
 		evtimer_del(s->timer);
 	/* never free inside our own callback: next loop turn */
@@ -205,6 +241,7 @@ edge_in_close_after_reply(struct edge_session *s)
 	/* a peer that does not read cannot hold the session open */
 	s->deadline_ms = edge_in_now_ms() + EDGE_IN_LINGER_MS;
 	evtimer_add(s->timer, &tv);
+	edge_in_flush(s);
 	edge_in_linger(s);
 }
 
@@ -388,7 +425,8 @@ edge_in_accept(
 	    s->conf->smtp_line_limit > EDGE_IN_HIGH
 	        ? s->conf->smtp_line_limit + 2
 	        : EDGE_IN_HIGH);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	bufferevent_set_max_single_read(s->bev, EDGE_IN_HIGH);
+	bufferevent_enable(s->bev, EV_READ);
 	mx_debug(
 	    "s=%s CONNECT client=%s proxy=%d", s->id, s->peer_text, is_proxy);
 
@@ -647,6 +685,9 @@ edge_in_rcpt(struct edge_session *s, const struct edge_cmd *c)
 		int known = edge_rcache_lookup(s->w->rtxn, s->rcpt_key,
 		    (size_t)n, (uint64_t)time(NULL) * 1000);
 
+		/* a known-valid recipient is not written again until its
+		 * entry expires: one LMDB write per recipient per TTL */
+		s->rcpt_known_ok = known == EDGE_RCACHE_VALID;
 		if (known == EDGE_RCACHE_UNKNOWN) {
 			edge_metrics_inc(EDGE_C_RCPT_CACHE_REFUSED);
 			mx_info("s=%s REJECT client=%s rcpt=%s "
@@ -660,6 +701,7 @@ edge_in_rcpt(struct edge_session *s, const struct edge_cmd *c)
 		}
 	} else {
 		s->rcpt_key[0] = '\0';
+		s->rcpt_known_ok = 0;
 	}
 	s->n_rcpt++;
 	if (s->route_failed) {
@@ -726,6 +768,8 @@ edge_in_starttls(struct edge_session *s)
 		return;
 	}
 	edge_in_reply(s, "220 2.0.0 Ready to start TLS");
+	/* in the clear, before the TLS layer takes the socket */
+	edge_in_flush(s);
 	tls = bufferevent_openssl_filter_new(s->w->base, s->bev, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (tls == NULL) {
@@ -988,6 +1032,8 @@ edge_in_data_feed(struct edge_session *s)
 				break;
 		}
 		evbuffer_drain(in, total);
+		if (!s->data.is_done)
+			edge_out_flush(s);
 		if (s->data.err != EDGE_DATA_OK && s->ds != NULL) {
 			/* nothing more of this message may reach the
 			 * destination: drop it now, answer at the end */
@@ -1035,7 +1081,7 @@ edge_in_line_too_long(struct edge_session *s)
 
 /* edge_in_process - handle whatever is buffered, in order */
 static void
-edge_in_process(struct edge_session *s)
+edge_in_process_batch(struct edge_session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 
@@ -1089,6 +1135,53 @@ edge_in_process(struct edge_session *s)
 	}
 }
 
+/* edge_in_process - a batch: replies leave together at its end */
+static void
+edge_in_process(struct edge_session *s)
+{
+	s->batch++;
+	edge_in_process_batch(s);
+	if (--s->batch == 0)
+		edge_in_flush(s);
+}
+
+/*
+ * edge_in_read_more - during DATA, read what the socket holds up to
+ * EDGE_IN_HIGH in one readv: libevent 2.1 reads at most 4 KiB a time,
+ * which costs a loop turn, an ioctl and a readv per 4 KiB of message.
+ * EOF and errors are left for libevent's next read event to report.
+ */
+static void
+edge_in_read_more(struct edge_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer_iovec v[2];
+	size_t have = evbuffer_get_length(in);
+	ssize_t got;
+	int i, n;
+
+	if (s->st != EDGE_IN_DATA || s->paused ||
+	    bufferevent_get_underlying(s->bev) != NULL || have >= EDGE_IN_HIGH)
+		return;
+	n = evbuffer_reserve_space(in, (ev_ssize_t)(EDGE_IN_HIGH - have), v, 2);
+	if (n <= 0)
+		return;
+	/* evbuffer_iovec has the layout of struct iovec (libevent docs) */
+	got = readv(bufferevent_getfd(s->bev), (struct iovec *)v, n);
+	if (got <= 0) {
+		evbuffer_commit_space(in, v, 0);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		size_t take =
+		    (size_t)got < v[i].iov_len ? (size_t)got : v[i].iov_len;
+
+		v[i].iov_len = take;
+		got -= (ssize_t)take;
+	}
+	evbuffer_commit_space(in, v, n);
+}
+
 /* edge_in_read - bytes from the sender */
 static void
 edge_in_read(struct bufferevent *bev, void *arg)
@@ -1102,6 +1195,7 @@ edge_in_read(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
+	edge_in_read_more(s);
 	edge_in_process(s);
 }
 
@@ -1112,8 +1206,13 @@ edge_in_write(struct bufferevent *bev, void *arg)
 	struct edge_session *s = arg;
 
 	(void)bev;
-	if (s->st == EDGE_IN_CLOSING)
+	if (s->st == EDGE_IN_CLOSING) {
 		edge_in_linger(s);
+		return;
+	}
+	if (bufferevent_get_underlying(s->bev) == NULL &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		bufferevent_disable(s->bev, EV_WRITE);
 }
 
 /* edge_in_event - EOF, error or TLS failure on the sender side */
@@ -1143,6 +1242,8 @@ static void
 edge_in_pass_reply(struct edge_session *s, const struct edge_reply *r)
 {
 	bufferevent_write(s->bev, r->text.data, r->text.len);
+	if (s->batch == 0)
+		edge_in_flush(s);
 }
 
 /* edge_in_ds_done - the destination answered (or failed) */
@@ -1162,7 +1263,7 @@ edge_in_ds_done(struct edge_session *s, const struct edge_reply *r)
 			if (s->n_rcpt_ok++ == 0)
 				snprintf(s->first_rcpt, sizeof(s->first_rcpt),
 				    "%s", s->rcpt_cur);
-			if (s->rcpt_key[0] != '\0')
+			if (s->rcpt_key[0] != '\0' && !s->rcpt_known_ok)
 				edge_rcache_learn(s->rcpt_key,
 				    strlen(s->rcpt_key), EDGE_RCACHE_VALID,
 				    s->conf->rcpt_cache_ttl_ok);

@@ -48,6 +48,30 @@ edge_out_timeouts(struct edge_session *s, uint64_t ms)
 	bufferevent_set_timeouts(s->ds, &tv, &tv);
 }
 
+/*
+ * edge_out_flush - hand queued bytes to the kernel now. A plain
+ * connection writes through (EV_WRITE armed only for a backlog the kernel
+ * would not take): a command or a body chunk costs one send and no epoll
+ * changes. A TLS filter, and a connection still connecting, write for
+ * themselves.
+ */
+void
+edge_out_flush(struct edge_session *s)
+{
+	struct evbuffer *out;
+
+	if (s->ds == NULL || s->ds_st == EDGE_DS_CONNECT ||
+	    bufferevent_get_underlying(s->ds) != NULL)
+		return;
+	out = bufferevent_get_output(s->ds);
+	if (evbuffer_get_length(out) == 0)
+		return;
+	/* an error (reset) leaves the bytes queued; libevent reports it */
+	(void)evbuffer_write(out, bufferevent_getfd(s->ds));
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(s->ds, EV_WRITE);
+}
+
 /* edge_out_send - write one command line downstream */
 static void edge_out_send(struct edge_session *s, enum edge_ds_state next,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -65,6 +89,7 @@ edge_out_send(
 	evbuffer_add(out, "\r\n", 2);
 	s->ds_st = next;
 	edge_out_timeouts(s, s->conf->reply_time);
+	edge_out_flush(s);
 }
 
 /* edge_out_drop - free the downstream connection, if any */
@@ -76,6 +101,8 @@ edge_out_drop(struct edge_session *s)
 		s->ds = NULL;
 	}
 	s->ds_st = EDGE_DS_NONE;
+	s->ds_skip = 0;
+	s->ds_rcpt_sent = 0;
 	s->ds_caps = 0;
 	s->ds_is_tls = 0;
 	s->ds_reply_lines = 0;
@@ -143,6 +170,18 @@ edge_out_mail(struct edge_session *s)
 	if ((s->ds_caps & EDGE_DS_CAP_SIZE) && s->mail_size > 0)
 		snprintf(size, sizeof(size), " SIZE=%llu",
 		    (unsigned long long)s->mail_size);
+	if (s->ds_caps & EDGE_DS_CAP_PIPELINING) {
+		/* RFC 2920: MAIL and the RCPT go in one write; the two
+		 * replies come back in order */
+		evbuffer_add_printf(bufferevent_get_output(s->ds),
+		    "MAIL FROM:%s%s%s\r\n", s->mail, size,
+		    (s->mail_8bit && (s->ds_caps & EDGE_DS_CAP_8BITMIME))
+		        ? " BODY=8BITMIME"
+		        : "");
+		s->ds_rcpt_sent = 1;
+		edge_out_send(s, EDGE_DS_MAIL, "RCPT TO:%s", s->rcpt_cur);
+		return;
+	}
 	edge_out_send(s, EDGE_DS_MAIL, "MAIL FROM:%s%s%s", s->mail, size,
 	    (s->mail_8bit && (s->ds_caps & EDGE_DS_CAP_8BITMIME))
 	        ? " BODY=8BITMIME"
@@ -275,10 +314,20 @@ edge_out_reply(struct edge_session *s)
 			/* the sender's MAIL was ours to answer: its RCPT gets
 			 * the destination's refusal of MAIL */
 			s->ds_st = EDGE_DS_READY;
+			if (s->ds_rcpt_sent) {
+				/* the pipelined RCPT's reply is still due */
+				s->ds_rcpt_sent = 0;
+				s->ds_skip++;
+			}
 			edge_out_refused(s, 1);
 			return;
 		}
 		s->ds_st = EDGE_DS_INTXN;
+		if (s->ds_rcpt_sent) {
+			s->ds_rcpt_sent = 0;
+			s->ds_st = EDGE_DS_RCPT;
+			return;
+		}
 		edge_out_send(s, EDGE_DS_RCPT, "RCPT TO:%s", s->rcpt_cur);
 		return;
 	case EDGE_DS_RCPT:
@@ -424,7 +473,9 @@ edge_out_read(struct bufferevent *bev, void *arg)
 			    "451 4.4.0 Error: destination protocol error");
 			return;
 		}
-		if (rc == 1)
+		if (rc == 1 && s->ds_skip > 0)
+			s->ds_skip--; /* a pipelined reply nobody waits for */
+		else if (rc == 1)
 			edge_out_reply(s);
 	}
 }
@@ -435,7 +486,11 @@ edge_out_write(struct bufferevent *bev, void *arg)
 {
 	struct edge_session *s = arg;
 
-	(void)bev;
+	/* a backlog drained: back to writing through */
+	if (bufferevent_get_underlying(bev) == NULL &&
+	    s->ds_st != EDGE_DS_CONNECT &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
 	if (s->paused)
 		edge_in_resume_reading(s);
 }
@@ -456,6 +511,8 @@ edge_out_event(struct bufferevent *bev, short what, void *arg)
 			setsockopt(bufferevent_getfd(s->ds), IPPROTO_TCP,
 			    TCP_NODELAY, &one, sizeof(one));
 			s->ds_st = EDGE_DS_GREET;
+			/* connected: from now on writes go through */
+			bufferevent_disable(s->ds, EV_WRITE);
 			return;
 		}
 		if (s->ds_st == EDGE_DS_HANDSHAKE) {
@@ -514,6 +571,7 @@ edge_out_connect(struct edge_session *s)
 	bufferevent_setcb(
 	    s->ds, edge_out_read, edge_out_write, edge_out_event, s);
 	bufferevent_setwatermark(s->ds, EV_WRITE, EDGE_DS_LOW, 0);
+	bufferevent_set_max_single_read(s->ds, EDGE_IN_HIGH);
 	s->ds_st = EDGE_DS_CONNECT;
 	edge_out_timeouts(s, s->conf->connect_time);
 	bufferevent_enable(s->ds, EV_READ | EV_WRITE);
@@ -570,8 +628,19 @@ edge_out_data(struct edge_session *s)
 void
 edge_out_body(struct edge_session *s, const char *p, size_t len)
 {
-	if (s->ds != NULL && s->ds_st == EDGE_DS_BODY)
-		bufferevent_write(s->ds, p, len);
+	struct evbuffer *out;
+	size_t before;
+
+	if (s->ds == NULL || s->ds_st != EDGE_DS_BODY)
+		return;
+	out = bufferevent_get_output(s->ds);
+	before = evbuffer_get_length(out);
+	evbuffer_add(out, p, len);
+	/* flushed by the session once per chunk it read (edge_out_flush),
+	 * so the end of the body leaves with the final dot; a large backlog
+	 * is pushed at once */
+	if (before + len > EDGE_DS_LOW)
+		edge_out_flush(s);
 }
 
 /* edge_out_dot - the final dot, after the filters said accept */

@@ -17,6 +17,7 @@
 static const char *mx_log_ident = "mxsentry";
 static int mx_log_stderr = 1;
 static enum mx_log_level mx_log_min = MX_LOG_INFO;
+static int mx_log_pid; /* cached at mx_log_open; 0 before */
 
 static const char *const mx_log_names[] = {
     "debug", "info", "notice", "warn", "err"};
@@ -30,6 +31,7 @@ mx_log_open(const char *ident, int to_stderr, enum mx_log_level min)
 	mx_log_ident = ident;
 	mx_log_stderr = to_stderr;
 	mx_log_min = min;
+	mx_log_pid = (int)getpid(); /* one syscall here, not one per line */
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
@@ -78,7 +80,8 @@ mx_log_vwrite(enum mx_log_level lvl, const char *fmt, va_list ap)
 		    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s: %s\n",
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, mx_log_ident,
-		    (int)getpid(), mx_log_names[lvl], line);
+		    mx_log_pid ? mx_log_pid : (int)getpid(), mx_log_names[lvl],
+		    line);
 		if (m > 0) {
 			size_t len = (size_t)m < sizeof(out) ? (size_t)m
 			                                     : sizeof(out) - 1;

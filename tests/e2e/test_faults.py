@@ -192,8 +192,18 @@ def test_sink_refusing_mail_answers_through_rcpt(edge, sink):
     c, r = begin(edge, "u@example.com", mail="rejectmail-x@client.test")
     assert r.text == "550 5.7.1 sender rejected by sink"
     assert c.cmd("DATA").code == 554
+    # the sink offers PIPELINING, so the RCPT went out with the MAIL; its
+    # reply must be consumed, not handed to the next command: the next
+    # transaction on the same session gets its own answers
+    assert c.cmd("RSET").code == 250
+    mr, rr, dr, fr = c.transaction("b@client.test", ["v@example.com"],
+                                   stuff(make_message(subject="again")))
+    assert (mr.code, [x.code for x in rr], dr.code) == (250, [250], 354)
+    assert fr.code == 250, fr
     c.quit()
-    assert sink.verbs(b"RCPT") == []
+    msgs = sink.wait_for(1)
+    assert [m.rcpts for m in msgs] == [["<v@example.com>"]]
+    assert sink.verbs(b"RCPT")[0] == b"RCPT TO:<u@example.com>"
 
 
 def test_sink_without_ehlo_gets_helo_and_the_message(edge_factory,
