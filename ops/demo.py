@@ -1,0 +1,131 @@
+"""Demo traffic for the local stack (ops/stack): real SMTP through a real
+mxedge to a real destination sink, printing what happened to each message.
+
+Usage: python3 ops/demo.py EDGE_PORT SINK_PORT METRICS_PORT
+Exits non-zero when any step did not get the reply it should, so the
+stack command doubles as a smoke test.
+"""
+
+import re
+import smtplib
+import socket
+import ssl
+import sys
+import time
+import urllib.request
+
+EDGE, SINK, METRICS = (int(a) for a in sys.argv[1:4])
+HOST = "127.0.0.1"
+
+MSG = ("From: <alice@partner.test>\r\nTo: <{rcpt}>\r\n"
+       "Subject: {subject}\r\n{extra}\r\nHello from the mxsentry demo.\r\n")
+
+results = []
+
+
+def check(name, got, want, note=""):
+    ok = got.startswith(want)
+    results.append(ok)
+    print("  %-44s %-3s %s%s" % (name, "ok" if ok else "BAD", got,
+                                 ("  (" + note + ")") if note else ""))
+
+
+def send(rcpt, subject, extra="", tls=False, sender="alice@partner.test"):
+    """One message with smtplib; the final reply as text."""
+    s = smtplib.SMTP(HOST, EDGE, timeout=10)
+    try:
+        s.ehlo("client.partner.test")
+        if tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            s.starttls(context=ctx)
+            s.ehlo("client.partner.test")
+        code, text = s.mail(sender)
+        if code != 250:
+            return "%d %s" % (code, text.decode())
+        code, text = s.rcpt(rcpt)
+        if code != 250:
+            return "%d %s" % (code, text.decode())
+        try:
+            code, text = s.data(MSG.format(rcpt=rcpt, subject=subject,
+                                           extra=extra).encode())
+        except smtplib.SMTPDataError as e:
+            code, text = e.smtp_code, e.smtp_error
+        return "%d %s" % (code, text.decode())
+    finally:
+        try:
+            s.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+
+
+def raw(lines, data):
+    """A raw conversation: commands, then DATA bytes as given."""
+    c = socket.create_connection((HOST, EDGE), timeout=10)
+    f = c.makefile("rb")
+    f.readline()
+    for line in lines:
+        c.sendall(line.encode() + b"\r\n")
+        while True:
+            r = f.readline().decode().rstrip()
+            if r[3:4] != "-":
+                break
+    c.sendall(data)
+    r = f.readline().decode().rstrip()
+    c.close()
+    return r
+
+
+def metric(name):
+    body = urllib.request.urlopen(
+        "http://%s:%d/metrics" % (HOST, METRICS), timeout=5).read().decode()
+    m = re.search(r"^%s (\d+)$" % re.escape(name), body, re.M)
+    return int(m.group(1)) if m else 0
+
+
+print("demo traffic through mxedge %s:%d to the destination %s:%d" %
+      (HOST, EDGE, HOST, SINK))
+check("legitimate message", send("bob@example.com", "quarterly report"),
+      "250", "the destination's own 250")
+check("legitimate message over STARTTLS",
+      send("carol@example.com", "over TLS", tls=True), "250")
+check("unknown recipient (destination says)",
+      send("reject-nobody@example.com", "harvest 1"), "550 5.1.1")
+time.sleep(1.5)  # the recipient cache writer batches its writes
+check("same unknown recipient again (edge cache)",
+      send("reject-nobody@example.com", "harvest 2"), "550 5.1.1",
+      "refused without asking the destination")
+check("open relay attempt", send("victim@elsewhere.test", "relay me"),
+      "550 5.7.1")
+check("message the filter rejects",
+      send("bob@example.com", "bad one", extra="X-Mxs-Test-Verdict: reject\r\n"),
+      "550 5.7.1", "aborted downstream, no final dot")
+check("message the filter defers",
+      send("bob@example.com", "later", extra="X-Mxs-Test-Verdict: tempfail\r\n"),
+      "451 4.7.1")
+check("SMTP smuggling attempt (bare LF dot)",
+      raw(["EHLO evil.test", "MAIL FROM:<a@evil.test>",
+           "RCPT TO:<bob@example.com>", "DATA"],
+          b"Subject: hi\r\n\r\nhello\n.\nMAIL FROM:<x@evil.test>\r\n"
+          b"RCPT TO:<bob@example.com>\r\nDATA\r\nsmuggled\r\n.\r\n"),
+      "550 5.6.11", "the destination got nothing")
+check("destination down for its domain",
+      send("dave@down.example", "nobody home"), "451 4.4.1",
+      "a 4xx, never a 250")
+
+print()
+print("what mxedge counted (GET /metrics):")
+for name in ('mxedge_transactions_total{verdict="accepted"}',
+             'mxedge_transactions_total{verdict="rejected"}',
+             'mxedge_transactions_total{verdict="tempfailed"}',
+             'mxedge_transactions_total{verdict="failed"}',
+             'mxedge_recipients_total{result="cache_unknown"}',
+             'mxedge_recipients_total{result="relay_denied"}',
+             'mxedge_rejects_total{reason="bare_newline"}',
+             'mxedge_tls_sessions_total{dir="inbound"}'):
+    print("  %-52s %d" % (name, metric(name)))
+bad = results.count(False)
+print()
+print("demo: %d passed, %d failed" % (len(results) - bad, bad))
+sys.exit(1 if bad else 0)
