@@ -14,6 +14,8 @@
 #include "edge/edge_int.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@
 #include "lib/mx_alloc.h"
 #include "lib/mx_err.h"
 #include "lib/mx_parse.h"
+#include "proto/proto_topic.h"
 
 #define EDGE_CONF_OFF(f) offsetof(struct edge_conf, f)
 #define EDGE_MS_DAY (86400ULL * 1000)
@@ -90,6 +93,37 @@ const struct mx_cfg_param edge_conf_table[] = {
         100000000, NULL, "recipient cache entries (0: off)"},
     {"map_size", MX_CFG_SIZE, EDGE_CONF_OFF(map_size), "1g", 1ULL << 20,
         1ULL << 40, NULL, "LMDB map size"},
+    {"broker", MX_CFG_STR, EDGE_CONF_OFF(broker), "", 0, 300, NULL,
+        "HOST:PORT of the MQTT broker for telemetry (empty: standalone)"},
+    {"edge_id", MX_CFG_STR, EDGE_CONF_OFF(edge_id), "", 0, PROTO_ID_MAX, NULL,
+        "this edge's id in topics (default: from the host name)"},
+    {"pop", MX_CFG_STR, EDGE_CONF_OFF(pop), "default", 1, PROTO_ID_MAX, NULL,
+        "point of presence id in telemetry topics"},
+    {"broker_cafile", MX_CFG_STR, EDGE_CONF_OFF(broker_cafile), "", 0, 4096,
+        NULL, "PEM CA file: TLS to the broker (empty: plain)"},
+    {"broker_certfile", MX_CFG_STR, EDGE_CONF_OFF(broker_certfile), "", 0, 4096,
+        NULL, "PEM client certificate for the broker"},
+    {"broker_keyfile", MX_CFG_STR, EDGE_CONF_OFF(broker_keyfile), "", 0, 4096,
+        NULL, "PEM client key for the broker"},
+    {"broker_username", MX_CFG_STR, EDGE_CONF_OFF(broker_username), "", 0, 256,
+        NULL, "MQTT user name"},
+    {"broker_password_file", MX_CFG_STR, EDGE_CONF_OFF(broker_password_file),
+        "", 0, 4096, NULL, "file holding the MQTT password"},
+    {"rcpt_salt_file", MX_CFG_STR, EDGE_CONF_OFF(rcpt_salt_file), "", 0, 4096,
+        NULL,
+        "file holding the deployment salt of local-part hashes (16..64 "
+        "bytes; empty: random per process)"},
+    {"telemetry_queue", MX_CFG_U64, EDGE_CONF_OFF(telemetry_queue), "10000", 1,
+        1000000, NULL, "telemetry events held while the broker is away"},
+    {"telemetry_queue_bytes", MX_CFG_SIZE, EDGE_CONF_OFF(telemetry_queue_bytes),
+        "64m", 1ULL << 20, 16ULL << 30, NULL,
+        "bytes of telemetry events held while the broker is away"},
+    {"telemetry_batch", MX_CFG_U64, EDGE_CONF_OFF(telemetry_batch), "500", 1,
+        PROTO_BATCH_EVENTS_MAX, NULL, "telemetry events per batch"},
+    {"telemetry_flush_time", MX_CFG_MS, EDGE_CONF_OFF(telemetry_flush_time),
+        "1s", 10, 3600 * 1000, NULL, "publish queued telemetry this often"},
+    {"status_interval", MX_CFG_MS, EDGE_CONF_OFF(status_interval), "10s", 1000,
+        EDGE_MS_DAY, NULL, "refresh the retained status this often"},
     {"test_verdict_header", MX_CFG_BOOL, EDGE_CONF_OFF(test_verdict_header),
         "no", 0, 1, NULL, "honour X-Mxs-Test-Verdict (tests only)"},
     {"foreground", MX_CFG_BOOL, EDGE_CONF_OFF(foreground), "no", 0, 1, NULL,
@@ -304,6 +338,180 @@ edge_conf_route(const struct edge_conf *c, const char *domain, size_t len)
 	return def;
 }
 
+/*
+ * edge_conf_read_secret - a small file's contents without trailing
+ * whitespace (CR, LF, blank, tab), at most max bytes, NUL-terminated in
+ * out (max + 2 bytes: one more byte read than fits tells an oversized
+ * file, even one whose last byte is a newline). Returns the length, or
+ * -1 with the reason printed (naming the option, never the contents).
+ */
+static ssize_t
+edge_conf_read_secret(const char *opt, const char *path, char *out, size_t max)
+{
+	size_t len = 0;
+	ssize_t n, rc = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		fprintf(stderr, "%s: cannot open '%.256s': %s\n", opt, path,
+		    strerror(errno));
+		return -1;
+	}
+	while (len < max + 2 && (n = read(fd, out + len, max + 2 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "%s: cannot read '%.256s': %s\n", opt,
+			    path, strerror(errno));
+			goto leave;
+		}
+		len += (size_t)n;
+	}
+	/* max + 2 bytes read: more is there, whatever it ends with */
+	if (len < max + 2)
+		while (
+		    len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r' ||
+		                   out[len - 1] == ' ' || out[len - 1] == '\t'))
+			len--;
+	if (len > max) {
+		fprintf(stderr, "%s: '%.256s' holds more than %zu bytes\n", opt,
+		    path, max);
+		goto leave;
+	}
+	out[len] = '\0';
+	rc = (ssize_t)len;
+leave:
+	if (rc < 0)
+		explicit_bzero(out, max + 2);
+	close(fd);
+	return rc;
+}
+
+/* edge_conf_default_id - a valid edge id from the host name */
+static void
+edge_conf_default_id(struct edge_conf *c)
+{
+	char hn[EDGE_HOSTNAME_MAX + 1], id[PROTO_ID_MAX + 1];
+	size_t i;
+
+	if (gethostname(hn, sizeof(hn)) != 0)
+		hn[0] = '\0';
+	hn[EDGE_HOSTNAME_MAX] = '\0';
+	/* ids are [A-Za-z0-9._-]: anything else becomes '-' */
+	for (i = 0; hn[i] != '\0' && i < PROTO_ID_MAX; i++) {
+		char ch = hn[i];
+
+		id[i] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		                (ch >= '0' && ch <= '9') || ch == '.' ||
+		                ch == '_' || ch == '-'
+		            ? ch
+		            : '-';
+	}
+	id[i] = '\0';
+	if (proto_id_check(id, i) != 0)
+		snprintf(id, sizeof(id), "edge");
+	mx_free(c->edge_id);
+	c->edge_id = mx_strdup(id);
+}
+
+/* edge_conf_telemetry - check the telemetry parameters, read the files */
+static int
+edge_conf_telemetry(struct edge_conf *c)
+{
+	char buf[EDGE_SECRET_MAX + 2];
+	int problems = 0;
+	ssize_t n;
+
+	if (c->edge_id[0] == '\0')
+		edge_conf_default_id(c);
+	if (proto_id_check(c->edge_id, strlen(c->edge_id)) != 0) {
+		fprintf(stderr,
+		    "edge_id: '%.64s' is not 1..64 of [A-Za-z0-9._-] "
+		    "(and not '.' or '..')\n",
+		    c->edge_id);
+		problems++;
+	}
+	if (proto_id_check(c->pop, strlen(c->pop)) != 0) {
+		fprintf(stderr,
+		    "pop: '%.64s' is not 1..64 of [A-Za-z0-9._-] "
+		    "(and not '.' or '..')\n",
+		    c->pop);
+		problems++;
+	}
+	if (c->broker[0] != '\0' &&
+	    edge_conf_hostport(c->broker, strlen(c->broker), c->broker_host,
+	        sizeof(c->broker_host), &c->broker_port) != 0) {
+		fprintf(
+		    stderr, "broker: '%.64s' is not HOST:PORT\n", c->broker);
+		problems++;
+	}
+	if ((c->broker_certfile[0] != '\0') != (c->broker_keyfile[0] != '\0')) {
+		fprintf(stderr, "broker_certfile and broker_keyfile go "
+		                "together\n");
+		problems++;
+	}
+	if (c->broker_certfile[0] != '\0' && c->broker_cafile[0] == '\0') {
+		fprintf(stderr, "broker_certfile: needs broker_cafile (TLS)\n");
+		problems++;
+	}
+	if (c->broker_cafile[0] != '\0' &&
+	    access(c->broker_cafile, R_OK) != 0) {
+		fprintf(stderr, "broker_cafile: cannot read '%.256s'\n",
+		    c->broker_cafile);
+		problems++;
+	}
+	if (c->broker_certfile[0] != '\0' &&
+	    access(c->broker_certfile, R_OK) != 0) {
+		fprintf(stderr, "broker_certfile: cannot read '%.256s'\n",
+		    c->broker_certfile);
+		problems++;
+	}
+	if (c->broker_keyfile[0] != '\0' &&
+	    access(c->broker_keyfile, R_OK) != 0) {
+		fprintf(stderr, "broker_keyfile: cannot read '%.256s'\n",
+		    c->broker_keyfile);
+		problems++;
+	}
+	if (c->broker_password_file[0] != '\0') {
+		if (c->broker_username[0] == '\0') {
+			fprintf(stderr, "broker_password_file: needs "
+			                "broker_username\n");
+			problems++;
+		} else if ((n = edge_conf_read_secret("broker_password_file",
+		                c->broker_password_file, buf,
+		                EDGE_SECRET_MAX)) < 0) {
+			problems++;
+		} else if (n == 0) {
+			fprintf(stderr,
+			    "broker_password_file: '%.256s' is "
+			    "empty\n",
+			    c->broker_password_file);
+			problems++;
+		} else {
+			c->broker_password = mx_strndup(buf, (size_t)n);
+		}
+		explicit_bzero(buf, sizeof(buf));
+	}
+	if (c->rcpt_salt_file[0] != '\0') {
+		n = edge_conf_read_secret("rcpt_salt_file", c->rcpt_salt_file,
+		    buf, EDGE_TEL_SALT_MAX);
+		if (n >= 0 && (size_t)n < EDGE_TEL_SALT_MIN) {
+			fprintf(stderr,
+			    "rcpt_salt_file: '%.256s' holds %zd bytes, "
+			    "fewer than %d\n",
+			    c->rcpt_salt_file, n, EDGE_TEL_SALT_MIN);
+			problems++;
+		} else if (n < 0) {
+			problems++;
+		} else {
+			memcpy(c->rcpt_salt, buf, (size_t)n);
+			c->rcpt_salt_len = (size_t)n;
+		}
+		explicit_bzero(buf, sizeof(buf));
+	}
+	return problems;
+}
+
 /* edge_conf_report - print one config file problem */
 static void
 edge_conf_report(void *arg, const char *file, unsigned line, const char *msg)
@@ -362,6 +570,11 @@ edge_conf_free(struct edge_conf *c)
 {
 	if (c == NULL)
 		return;
+	if (c->broker_password != NULL) {
+		explicit_bzero(c->broker_password, strlen(c->broker_password));
+		mx_free(c->broker_password);
+	}
+	explicit_bzero(c->rcpt_salt, sizeof(c->rcpt_salt));
 	mx_cfg_fini(edge_conf_table, c);
 	mx_free(c->routes);
 	SSL_CTX_free(c->tls_server);
@@ -532,6 +745,7 @@ edge_conf_load(int argc, char **argv, int *check_only)
 		mx_free(c->hostname);
 		c->hostname = mx_strdup(hn);
 	}
+	problems += edge_conf_telemetry(c);
 	problems += edge_conf_tls(c);
 	if (problems > 0) {
 		edge_conf_free(c);

@@ -1,13 +1,14 @@
 /*
  * edge_int.h - mxedge daemon internals: configuration, workers, sessions,
- * downstream client, filters, metrics
+ * downstream client, filters, metrics, telemetry
  *
  * The pure parsers (commands, DATA stream, PROXY) are declared in edge.h;
  * this header holds the parts that do I/O. Threads: the main thread owns
  * configuration and signals; each worker thread owns its event base and
- * its sessions; the metrics thread serves HTTP. Shared between threads:
- * the refcounted configuration snapshot, the LMDB store, the per-IP table
- * and the counters (relaxed atomics).
+ * its sessions; the metrics thread serves HTTP; the MQTT thread owns the
+ * broker session. Shared between threads: the refcounted configuration
+ * snapshot, the LMDB store, the per-IP table, the telemetry queue (one
+ * mutex, never held across I/O) and the counters (relaxed atomics).
  * Trust: see each .c file.
  */
 #ifndef EDGE_INT_H
@@ -33,6 +34,9 @@
 #define EDGE_ROUTE_MAX 4096 /* route table entries */
 #define EDGE_WORKERS_MAX 64 /* worker threads */
 #define EDGE_HOSTNAME_MAX 255
+#define EDGE_TEL_SALT_MIN 16 /* bytes of the local-part hash salt */
+#define EDGE_TEL_SALT_MAX 64
+#define EDGE_SECRET_MAX 1024 /* longest broker password */
 
 /* ---- edge_conf.c: parameters, listeners, routes ---- */
 
@@ -85,9 +89,23 @@ struct edge_conf {
 	uint64_t rcpt_cache_ttl_unknown; /* ms: remember an unknown one */
 	uint64_t rcpt_cache_max;         /* entries in the recipient cache */
 	uint64_t map_size;               /* LMDB map size, bytes */
-	int test_verdict_header;         /* honour X-Mxs-Test-Verdict */
-	int foreground;                  /* log to stderr, stay in foreground */
-	int verbose;                     /* debug logging */
+	char *broker;          /* HOST:PORT of the MQTT broker, or empty */
+	char *edge_id;         /* this edge's id (default: from hostname) */
+	char *pop;             /* point of presence id */
+	char *broker_cafile;   /* PEM CA file: TLS to the broker */
+	char *broker_certfile; /* PEM client certificate, or empty */
+	char *broker_keyfile;  /* PEM client key, or empty */
+	char *broker_username; /* MQTT user name, or empty */
+	char *broker_password_file; /* file holding the password, or empty */
+	char *rcpt_salt_file;       /* file holding the local-part hash salt */
+	uint64_t telemetry_queue;   /* events held while the broker is away */
+	uint64_t telemetry_queue_bytes; /* ... and their bytes */
+	uint64_t telemetry_batch;       /* events per batch */
+	uint64_t telemetry_flush_time;  /* ms: publish interval */
+	uint64_t status_interval;       /* ms: retained status refresh */
+	int test_verdict_header;        /* honour X-Mxs-Test-Verdict */
+	int foreground;                 /* log to stderr, stay in foreground */
+	int verbose;                    /* debug logging */
 
 	/* derived from the parameters above */
 	size_t n_listen;
@@ -97,6 +115,11 @@ struct edge_conf {
 	int bare_mode;             /* enum edge_bare_mode */
 	SSL_CTX *tls_server;       /* inbound STARTTLS, or NULL */
 	SSL_CTX *tls_client;       /* downstream STARTTLS */
+	char broker_host[256];     /* from broker; "" = telemetry off */
+	uint16_t broker_port;
+	char *broker_password; /* read from the file; owned, wiped */
+	uint8_t rcpt_salt[EDGE_TEL_SALT_MAX]; /* read from rcpt_salt_file */
+	size_t rcpt_salt_len;                 /* 0: none configured */
 };
 
 extern const struct mx_cfg_param edge_conf_table[];
@@ -164,11 +187,13 @@ enum edge_ctr {
 	EDGE_C_RCACHE_FULL,
 	EDGE_C_RELOADS,
 	EDGE_C_RELOAD_FAILED,
-	EDGE_C_TEL_EVENTS,    /* telemetry events built */
-	EDGE_C_TEL_SENT,      /* events published to the broker */
-	EDGE_C_TEL_DROPPED,   /* events dropped (queue full) */
-	EDGE_C_TEL_BATCHES,   /* batches published */
-	EDGE_C_MQTT_CONNECTS, /* broker connections made */
+	EDGE_C_TEL_EVENTS,     /* telemetry events built */
+	EDGE_C_TEL_SENT,       /* events the broker acknowledged */
+	EDGE_C_TEL_DROPPED,    /* events dropped (queue full, exit) */
+	EDGE_C_TEL_BATCHES,    /* batches the broker acknowledged */
+	EDGE_C_MQTT_CONNECTS,  /* broker connections made */
+	EDGE_C_TEL_QUEUED,     /* gauge: events waiting for the broker */
+	EDGE_C_MQTT_CONNECTED, /* gauge: 1 while the broker session is up */
 	EDGE_C__COUNT
 };
 
@@ -253,55 +278,116 @@ enum edge_verdict edge_filter_verdict(
 
 /* ---- edge_telemetry.c: events and status over MQTT ---- */
 
-#define EDGE_TEL_ARENA_MAX 16384 /* bytes of strings in one event */
-
-/* one event being built by a session */
-struct edge_tel {
-	struct proto_event ev; /* views hold arena offsets until submit */
-	struct mx_buf arena;   /* the strings, bounded */
-	int is_active;         /* begun and not yet submitted */
+/* the list and text fields of an event (scalars: struct edge_tel_head) */
+enum edge_tel_field {
+	EDGE_TEL_F_HELO = 0,      /* one, 0..PROTO_HELO_MAX (longer is cut) */
+	EDGE_TEL_F_SENDER_DOMAIN, /* one, 0..PROTO_DOMAIN_MAX */
+	EDGE_TEL_F_COUNTRY,       /* one, 0..2 */
+	EDGE_TEL_F_REASON,        /* list, 1..PROTO_REASON_ID_MAX (cut) */
+	EDGE_TEL_F_FP,            /* list, 1..PROTO_FP_MAX */
+	EDGE_TEL_F_HASH,          /* list, 1..EDGE_TEL_KEY_MAX */
+	EDGE_TEL_F_URL,           /* list, 1..PROTO_DOMAIN_MAX */
+	EDGE_TEL_F_RCPT,          /* list: edge_tel_rcpt only */
+	EDGE_TEL_F__COUNT
 };
 
-struct edge_tel_conf {
-	char broker_host[256];
-	uint16_t broker_port;
-	char edge_id[PROTO_ID_MAX + 1];
-	char pop[PROTO_ID_MAX + 1];
-	const char *cafile;   /* "" = no TLS */
-	const char *certfile; /* client certificate, or "" */
-	const char *keyfile;
-	const char *username; /* "" = none */
-	const char *password;
-	size_t queue_max;   /* events held while the broker is away */
-	size_t batch_max;   /* events per batch */
-	uint64_t flush_ms;  /* publish at least this often */
-	uint64_t status_ms; /* status refresh */
-	uint8_t salt[64];   /* deployment salt for local-part hashes */
-	size_t salt_len;
+#define EDGE_TEL_ARENA_MAX 16384 /* bytes of one event's records */
+#define EDGE_TEL_KEY_MAX 64      /* longest body/attachment hash key */
+#define EDGE_TEL_HASH_LEN 16     /* bytes of a hashed local part */
+
+/* the fixed-size part of an event */
+struct edge_tel_head {
+	uint64_t ts_ms;        /* unix ms; submit sets it */
+	uint64_t size;         /* message content bytes, 0 without DATA */
+	uint32_t flags;        /* PROTO_EVF_* */
+	uint32_t asn;          /* 0 = unknown */
+	uint32_t rcpt_ok;      /* recipients accepted */
+	uint32_t rcpt_unknown; /* recipients refused as unknown */
+	int32_t score;         /* policy score */
+	uint8_t type;          /* enum proto_ev_type */
+	uint8_t verdict;       /* enum proto_verdict */
+	uint8_t ip_len;        /* 4 or 16 */
+	uint8_t ip[16];        /* client address */
+	uint16_t n[EDGE_TEL_F__COUNT]; /* entries of each field */
 };
 
 /*
- * edge_tel_init / edge_tel_fini - a session's event builder.
- * edge_tel_begin - start an event (type: enum proto_ev_type).
- * edge_tel_text - copy text into the event; dst is a field of t->ev.
- * edge_tel_reason - add a reason id. edge_tel_rcpt - add a recipient
- *   answer; the local part is hashed with the salt, never stored.
- * edge_tel_submit - queue the event (copied); never blocks; drops the
- *   oldest queued event when full (counted). Any worker thread.
+ * One event being built by a session. The strings live in the arena as
+ * records (field byte, 16-bit length, bytes), so a session carries a few
+ * dozen bytes until it has something to say and never more than
+ * EDGE_TEL_ARENA_MAX; a record that does not fit is left out.
+ */
+struct edge_tel {
+	struct edge_tel_head h; /* scalars: set them directly */
+	struct mx_buf arena;    /* records, bounded */
+	int is_active;          /* begun, telemetry on, not yet submitted */
+};
+
+struct edge_tel_conf {
+	char broker_host[256];          /* name or address of the broker */
+	uint16_t broker_port;           /* its MQTT port */
+	char edge_id[PROTO_ID_MAX + 1]; /* proto_id_check() valid */
+	char pop[PROTO_ID_MAX + 1];     /* proto_id_check() valid */
+	/* borrowed for edge_tel_start only; "" = not set */
+	const char *cafile;   /* TLS to the broker when set */
+	const char *certfile; /* client certificate, with keyfile */
+	const char *keyfile;
+	const char *username;
+	const char *password;
+	size_t queue_max;         /* events held while the broker is away */
+	uint64_t queue_bytes_max; /* ... and their bytes */
+	size_t batch_max;         /* events per batch */
+	uint64_t flush_ms;        /* publish queued events this often */
+	uint64_t status_ms;       /* refresh the retained status this often */
+	uint8_t salt[EDGE_TEL_SALT_MAX]; /* HMAC key of local-part hashes */
+	size_t salt_len;                 /* EDGE_TEL_SALT_MIN.. bytes */
+};
+
+/*
+ * The builder, used by the worker that owns the session:
+ * edge_tel_init / edge_tel_fini - an empty builder / release its arena.
+ * edge_tel_begin - start an event (type: enum proto_ev_type) from the
+ *   client address (16 bytes, IPv4 v4-mapped). With telemetry off it does
+ *   nothing and every call below is a no-op returning 0.
+ * edge_tel_add - a text field (one-valued: a second value is MX_EEXIST;
+ *   empty is left out) or a list entry (empty is MX_EINVAL). HELO and
+ *   reason ids are cut to their maxima; other fields over theirs are
+ *   MX_ETOOBIG. A list at its protocol maximum is MX_ELIMIT; a full arena
+ *   MX_ETOOBIG. Nothing is stored on error. p is copied.
+ * edge_tel_rcpt - a recipient answer (enum proto_rcpt_result): the local
+ *   part (as sent, llen <= EDGE_CMD_LOCAL_MAX + 2) is hashed with the
+ *   salt (HMAC-SHA-256 of the lower-cased bytes, first EDGE_TEL_HASH_LEN
+ *   bytes) and never stored; domain is stored as given (pass it lower
+ *   case). MX_ELIMIT past PROTO_EV_RCPTS_MAX answers or for a domain over
+ *   PROTO_DOMAIN_MAX; MX_ETOOBIG when the arena is full. The counts in
+ *   the head are the caller's to keep.
+ * edge_tel_submit - stamp the time and queue a copy; never blocks. A full
+ *   queue drops its oldest events (counted). The builder is reusable.
+ * edge_tel_cancel - forget the event.
  */
 void edge_tel_init(struct edge_tel *t);
 void edge_tel_fini(struct edge_tel *t);
 void edge_tel_begin(struct edge_tel *t, uint8_t type, const uint8_t peer[16]);
-int edge_tel_text(
-    struct edge_tel *t, struct proto_str *dst, const void *p, size_t len);
-int edge_tel_reason(struct edge_tel *t, const char *id);
+int edge_tel_add(
+    struct edge_tel *t, enum edge_tel_field f, const void *p, size_t len);
 int edge_tel_rcpt(struct edge_tel *t, const char *local, size_t llen,
     const char *domain, size_t dlen, uint8_t result);
 void edge_tel_submit(struct edge_tel *t);
-/* edge_tel_start - start the MQTT thread; 0, MX_EINVAL or MX_EIO */
+void edge_tel_cancel(struct edge_tel *t);
+/*
+ * edge_tel_start - copy c, start the MQTT thread (main thread, before the
+ * workers). The broker may be down: the thread connects when it can.
+ * Returns 0, MX_EINVAL (bad id, or libmosquitto refused the TLS or
+ * credential settings) or MX_EIO.
+ */
 int edge_tel_start(const struct edge_tel_conf *c);
-/* edge_tel_stop - publish offline status, flush, stop */
-void edge_tel_stop(void);
+/*
+ * edge_tel_stop - after the workers have stopped: publish what is queued
+ * (bounded by EDGE_TEL_STOP_MS), say offline when say_offline (else, an
+ * upgrade: the successor owns the status), disconnect, free. Events not
+ * handed to the broker by then are counted as dropped.
+ */
+void edge_tel_stop(int say_offline);
 
 /* ---- edge_smtp_in.c / edge_smtp_out.c: one SMTP session ---- */
 
@@ -374,22 +460,24 @@ struct edge_session {
 	uint16_t peer_port;
 	int iplimit_held; /* edge_iplimit_acquire succeeded */
 	enum edge_in_state st;
-	enum edge_wait wait;  /* command blocked on the destination */
-	int is_closing;       /* freeing on the next loop turn */
-	unsigned batch;       /* nesting of edge_in_process: replies wait */
-	int rcpt_known_ok;    /* the cache already holds rcpt_cur as valid */
-	unsigned ds_skip;     /* pipelined replies to discard */
-	int ds_rcpt_sent;     /* RCPT went out with MAIL (PIPELINING) */
-	int is_tls;           /* inbound STARTTLS done */
-	int is_esmtp;         /* EHLO (not HELO) */
-	int paused;           /* sender reads off for back-pressure */
-	char helo[256];       /* HELO argument, escaped for logs */
-	unsigned errors;      /* sender errors so far */
-	uint64_t commands;    /* commands so far */
-	uint64_t start_ms;    /* session start, monotonic */
-	uint64_t deadline_ms; /* current phase deadline, monotonic */
-	int skip_line;        /* discarding an over-long command line */
-	char *line;           /* the command being handled (line limit) */
+	enum edge_wait wait; /* command blocked on the destination */
+	int is_closing;      /* freeing on the next loop turn */
+	unsigned batch;      /* nesting of edge_in_process: replies wait */
+	int rcpt_known_ok;   /* the cache already holds rcpt_cur as valid */
+	unsigned ds_skip;    /* pipelined replies to discard */
+	int ds_rcpt_sent;    /* RCPT went out with MAIL (PIPELINING) */
+	int is_tls;          /* inbound STARTTLS done */
+	int is_esmtp;        /* EHLO (not HELO) */
+	int paused;          /* sender reads off for back-pressure */
+	char helo[256];      /* HELO argument, escaped for logs */
+	char helo_raw[PROTO_HELO_MAX]; /* HELO argument as given, cut */
+	size_t helo_raw_len;           /* bytes in helo_raw */
+	unsigned errors;               /* sender errors so far */
+	uint64_t commands;             /* commands so far */
+	uint64_t start_ms;             /* session start, monotonic */
+	uint64_t deadline_ms;          /* current phase deadline, monotonic */
+	int skip_line; /* discarding an over-long command line */
+	char *line;    /* the command being handled (line limit) */
 	/* transaction */
 	int has_mail;
 	char mail[EDGE_PATH_TEXT_MAX];  /* "<path>" as re-sent downstream */
@@ -409,6 +497,9 @@ struct edge_session {
 	struct edge_data data;     /* DATA scanner */
 	struct edge_filter filter; /* stream-filter hook */
 	int ds_lost_in_data;       /* downstream died during DATA */
+	int has_data;              /* 354 given: the message is streaming */
+	unsigned n_rcpt_answered;  /* RCPTs answered, whatever the answer */
+	struct edge_tel tel;       /* this transaction's telemetry event */
 	/* downstream */
 	struct bufferevent *ds; /* destination, or NULL */
 	enum edge_ds_state ds_st;
@@ -477,6 +568,7 @@ struct edge_server {
 	struct edge_worker *workers[EDGE_WORKERS_MAX];
 	atomic_int draining; /* stop accepting, finish sessions */
 	atomic_int sessions; /* open sessions, all workers */
+	atomic_int handover; /* SIGUSR2: a successor takes over */
 };
 
 extern struct edge_server edge_srv;

@@ -137,6 +137,8 @@ static const struct {
         "counter"},
     [EDGE_C_TEL_BATCHES] = {"mxedge_telemetry_batches_total", "counter"},
     [EDGE_C_MQTT_CONNECTS] = {"mxedge_mqtt_connects_total", "counter"},
+    [EDGE_C_TEL_QUEUED] = {"mxedge_telemetry_queue_events", "gauge"},
+    [EDGE_C_MQTT_CONNECTED] = {"mxedge_mqtt_connected", "gauge"},
 };
 
 static struct event_base *edge_metrics_base;

@@ -7,7 +7,10 @@
  * ports while an old one drains (zero-interruption upgrade). The main
  * thread owns the signals: SIGTERM, SIGINT and SIGUSR2 stop accepting and
  * drain sessions (bounded by drain_time); SIGHUP reloads the
- * configuration; sessions keep the snapshot they started with.
+ * configuration; sessions keep the snapshot they started with. The
+ * telemetry thread starts after the store and stops after the workers,
+ * so it publishes every session's last event; SIGUSR2 (an upgrade)
+ * leaves the retained status to the successor instead of saying offline.
  * Trust: none beyond the configuration; sessions handle peer input.
  */
 #include "edge/edge_int.h"
@@ -18,6 +21,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -230,6 +234,10 @@ edge_server_signal(evutil_socket_t sig, short what, void *arg)
 		edge_server_reload();
 		return;
 	}
+	/* SIGUSR2 is the upgrade: a successor already serves the same
+	 * ports and owns this edge's status */
+	if (sig == SIGUSR2)
+		atomic_store(&edge_srv.handover, 1);
 	if (atomic_exchange(&edge_srv.draining, 1))
 		return;
 	mx_notice("DRAIN signal=%d sessions=%d", (int)sig,
@@ -293,6 +301,56 @@ edge_server_open_store(const struct edge_conf *c)
 	return 0;
 }
 
+/*
+ * edge_server_telemetry - start the MQTT thread when a broker is set.
+ * Broker settings are read here, once: SIGHUP does not reconnect.
+ */
+static void
+edge_server_telemetry(const struct edge_conf *c)
+{
+	struct edge_tel_conf tc;
+	int rc;
+
+	if (c->broker_host[0] == '\0') {
+		mx_info("TELEMETRY off reason=\"no broker configured\"");
+		return;
+	}
+	memset(&tc, 0, sizeof(tc));
+	snprintf(tc.broker_host, sizeof(tc.broker_host), "%s", c->broker_host);
+	tc.broker_port = c->broker_port;
+	snprintf(tc.edge_id, sizeof(tc.edge_id), "%s", c->edge_id);
+	snprintf(tc.pop, sizeof(tc.pop), "%s", c->pop);
+	tc.cafile = c->broker_cafile;
+	tc.certfile = c->broker_certfile;
+	tc.keyfile = c->broker_keyfile;
+	tc.username = c->broker_username;
+	tc.password = c->broker_password;
+	tc.queue_max = (size_t)c->telemetry_queue;
+	tc.queue_bytes_max = c->telemetry_queue_bytes;
+	tc.batch_max = (size_t)c->telemetry_batch;
+	tc.flush_ms = c->telemetry_flush_time;
+	tc.status_ms = c->status_interval;
+	if (c->rcpt_salt_len > 0) {
+		memcpy(tc.salt, c->rcpt_salt, c->rcpt_salt_len);
+		tc.salt_len = c->rcpt_salt_len;
+	} else {
+		/* hashes still hide the local parts, but only match within
+		 * this process: the hub cannot count one recipient across
+		 * edges or restarts */
+		tc.salt_len = 32;
+		if (getrandom(tc.salt, tc.salt_len, 0) != (ssize_t)tc.salt_len)
+			mx_fatal("telemetry: no random bytes for the salt");
+		mx_warn("TELEMETRY_SALT source=random reason=\"rcpt_salt_file "
+		        "not set: recipient hashes will not match those of "
+		        "other edges or of this edge after a restart\"");
+	}
+	rc = edge_tel_start(&tc);
+	explicit_bzero(tc.salt, sizeof(tc.salt));
+	if (rc != 0)
+		mx_fatal("telemetry: cannot start the MQTT client for %s: %s",
+		    c->broker, mx_strerror(rc));
+}
+
 /* edge_server_run - the process from start to exit */
 int
 edge_server_run(struct edge_conf *conf)
@@ -308,6 +366,7 @@ edge_server_run(struct edge_conf *conf)
 		return 1;
 	if (edge_rcache_start(edge_srv.store, conf->rcpt_cache_max) != 0)
 		mx_fatal("cannot start the recipient cache writer");
+	edge_server_telemetry(conf);
 	if (conf->metrics[0] != '\0' && edge_metrics_start(conf->metrics) != 0)
 		mx_fatal("metrics %s: cannot listen", conf->metrics);
 	cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -356,6 +415,8 @@ edge_server_run(struct edge_conf *conf)
 		event_base_free(w->base);
 		mx_free(w);
 	}
+	/* every session has ended and submitted its event: flush them */
+	edge_tel_stop(!atomic_load(&edge_srv.handover));
 	for (i = 0; i < 4; i++)
 		event_free(sev[i]);
 	event_free(watch);

@@ -125,12 +125,111 @@ edge_in_reply(struct edge_session *s, const char *fmt, ...)
 		edge_in_flush(s);
 }
 
+/* edge_in_tel_verdict - the telemetry verdict of a final reply code */
+static uint8_t
+edge_in_tel_verdict(int code)
+{
+	if (code >= 500)
+		return PROTO_VERDICT_REJECT;
+	return code >= 400 ? PROTO_VERDICT_TEMPFAIL : PROTO_VERDICT_ACCEPT;
+}
+
+/* edge_in_tel_end - the transaction ended: finish and queue its event */
+static void
+edge_in_tel_end(struct edge_session *s, uint8_t verdict, const char *reason)
+{
+	struct edge_tel *t = &s->tel;
+
+	if (!t->is_active)
+		return;
+	t->h.verdict = verdict;
+	t->h.size = s->has_data ? s->data.content_bytes : 0;
+	if (s->is_tls)
+		t->h.flags |= PROTO_EVF_TLS;
+	if (reason != NULL)
+		(void)edge_tel_add(
+		    t, EDGE_TEL_F_REASON, reason, strlen(reason));
+	edge_tel_submit(t);
+}
+
+/*
+ * edge_in_tel_abandon - the transaction ends with no answer to its data
+ * (RSET, HELO, QUIT, timeout, disconnect). Once a RCPT was answered it
+ * tells the hub something (a harvest is MAIL, RCPTs, QUIT): an event with
+ * verdict aborted; MAIL alone is forgotten.
+ */
+static void
+edge_in_tel_abandon(struct edge_session *s, const char *why)
+{
+	if (!s->tel.is_active)
+		return;
+	if (s->n_rcpt_answered == 0) {
+		edge_tel_cancel(&s->tel);
+		return;
+	}
+	edge_in_tel_end(s, PROTO_VERDICT_ABORTED, why);
+}
+
+/* edge_in_tel_rcpt - note one RCPT answer (counted; listed while room) */
+static void
+edge_in_tel_rcpt(struct edge_session *s, const char *local, size_t llen,
+    const char *domain, size_t dlen, uint8_t result)
+{
+	s->n_rcpt_answered++;
+	if (result == PROTO_RCPT_OK)
+		s->tel.h.rcpt_ok++;
+	else if (result == PROTO_RCPT_UNKNOWN)
+		s->tel.h.rcpt_unknown++;
+	/* past PROTO_EV_RCPTS_MAX, or with the arena full, an answer is
+	 * in the counts but not in the list */
+	(void)edge_tel_rcpt(
+	    &s->tel, local != NULL ? local : "", llen, domain, dlen, result);
+}
+
+/* edge_in_tel_rcpt_cur - note the answer to s->rcpt_cur ("<local@dom>") */
+static void
+edge_in_tel_rcpt_cur(struct edge_session *s, uint8_t result)
+{
+	const char *p = s->rcpt_cur, *at;
+	char dom[EDGE_CMD_DOMAIN_MAX + 1];
+	size_t len = strlen(p), dlen, i;
+
+	if (len < 3 || p[0] != '<' || p[len - 1] != '>')
+		return;
+	/* a quoted local part may hold '@'; a domain never does */
+	at = memrchr(p, '@', len);
+	if (at == NULL)
+		return;
+	dlen = (size_t)(p + len - 1 - (at + 1));
+	if (dlen >= sizeof(dom))
+		return;
+	for (i = 0; i < dlen; i++)
+		dom[i] =
+		    (char)(at[1 + i] >= 'A' && at[1 + i] <= 'Z' ? at[1 + i] + 32
+		                                                : at[1 + i]);
+	edge_in_tel_rcpt(s, p + 1, (size_t)(at - p - 1), dom, dlen, result);
+}
+
+/* edge_in_tel_refused - one event for a connection refused at once */
+static void
+edge_in_tel_refused(struct edge_session *s, const char *reason)
+{
+	edge_tel_begin(&s->tel, PROTO_EV_CONN_REFUSED, s->peer);
+	/* every refusal of a connection is a 421 */
+	s->tel.h.verdict = PROTO_VERDICT_TEMPFAIL;
+	(void)edge_tel_add(&s->tel, EDGE_TEL_F_REASON, reason, strlen(reason));
+	edge_tel_submit(&s->tel);
+}
+
 /* edge_in_destroy - free a session and everything it holds */
 void
 edge_in_destroy(struct edge_session *s)
 {
 	struct edge_worker *w = s->w;
 
+	/* cut at exit past drain_time (else abandoned at close already) */
+	edge_in_tel_abandon(s, "shutdown");
+	edge_tel_fini(&s->tel);
 	edge_out_abort(s);
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
@@ -176,6 +275,7 @@ edge_in_close(struct edge_session *s)
 	if (s->is_closing)
 		return;
 	s->is_closing = 1;
+	edge_in_tel_abandon(s, "disconnect");
 	if (s->bev != NULL)
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 	/* the address's slot is free as soon as the session ends, not when
@@ -276,6 +376,7 @@ edge_in_timeout(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	edge_metrics_inc(EDGE_C_REJ_TIMEOUT);
+	edge_in_tel_abandon(s, "timeout");
 	mx_info("s=%s REJECT client=%s limit=%s reply=\"421 4.4.2\"", s->id,
 	    s->peer_text,
 	    s->st == EDGE_IN_DATA ? "smtp_data_time" : "smtp_command_time");
@@ -289,6 +390,8 @@ edge_in_timeout(evutil_socket_t fd, short what, void *arg)
 static void
 edge_in_txn_reset(struct edge_session *s)
 {
+	/* the ends that answer for the data have submitted already */
+	edge_in_tel_abandon(s, "reset");
 	s->has_mail = 0;
 	s->mail[0] = '\0';
 	s->mail_log[0] = '\0';
@@ -301,6 +404,8 @@ edge_in_txn_reset(struct edge_session *s)
 	 * which the next transaction's first RCPT compares with */
 	s->route_failed = 0;
 	s->ds_lost_in_data = 0;
+	s->has_data = 0;
+	s->n_rcpt_answered = 0;
 }
 
 /* edge_in_error - count a sender error; end the session at max_errors */
@@ -310,6 +415,7 @@ edge_in_error(struct edge_session *s)
 	if (++s->errors < s->conf->max_errors)
 		return 0;
 	edge_metrics_inc(EDGE_C_REJ_TOO_MANY_ERRORS);
+	edge_in_tel_abandon(s, "too_many_errors");
 	mx_info("s=%s REJECT client=%s limit=max_errors value=%u "
 	        "reply=\"421 4.7.0\"",
 	    s->id, s->peer_text, s->errors);
@@ -364,6 +470,7 @@ edge_in_admit(struct edge_session *s)
 {
 	if (edge_iplimit_acquire(s->peer, s->conf->per_ip_sessions) != 0) {
 		edge_metrics_inc(EDGE_C_CONN_REFUSED_PER_IP);
+		edge_in_tel_refused(s, "per_ip_sessions");
 		mx_info("s=%s REJECT client=%s limit=per_ip_sessions "
 		        "value=%llu reply=\"421 4.7.0\"",
 		    s->id, s->peer_text,
@@ -393,6 +500,7 @@ edge_in_accept(
 		edge_in_boot = (uint32_t)getpid();
 	s = mx_calloc(1, sizeof(*s));
 	s->w = w;
+	edge_tel_init(&s->tel);
 	s->conf = edge_server_conf();
 	serial = atomic_fetch_add(&edge_in_serial, 1);
 	snprintf(s->id, sizeof(s->id), "%08x%08llx", edge_in_boot,
@@ -432,6 +540,7 @@ edge_in_accept(
 
 	if ((uint64_t)atomic_load(&edge_srv.sessions) > s->conf->max_sessions) {
 		edge_metrics_inc(EDGE_C_CONN_REFUSED_MAX);
+		edge_in_tel_refused(s, "max_sessions");
 		edge_in_reply(s, "421 4.7.0 %s Error: too many sessions",
 		    s->conf->hostname);
 		edge_in_close_after_reply(s);
@@ -466,6 +575,7 @@ edge_in_proxy(struct edge_session *s)
 		return 0; /* wait for more */
 	if (rc != 0) {
 		edge_metrics_inc(EDGE_C_REJ_PROXY);
+		edge_in_tel_refused(s, "bad_proxy_header");
 		mx_info("s=%s REJECT client=%s reason=bad_proxy_header "
 		        "reply=\"421 4.7.0\"",
 		    s->id, s->peer_text);
@@ -508,6 +618,7 @@ edge_in_unexpected_proxy(struct edge_session *s, size_t avail)
 	if (sig == EDGE_PROXY_SIG_PARTIAL)
 		return -1;
 	edge_metrics_inc(EDGE_C_REJ_PROXY);
+	edge_in_tel_refused(s, "unexpected_proxy_header");
 	mx_info("s=%s REJECT client=%s reason=unexpected_proxy_header "
 	        "reply=\"421 4.7.0\"",
 	    s->id, s->peer_text);
@@ -538,7 +649,12 @@ edge_in_ehlo_reply(struct edge_session *s)
 static void
 edge_in_helo(struct edge_session *s, const struct edge_cmd *c)
 {
+	/* a new HELO ends a transaction in progress */
+	edge_in_tel_abandon(s, "helo");
 	mx_log_escape(s->helo, sizeof(s->helo), c->arg, c->arg_len);
+	s->helo_raw_len =
+	    c->arg_len < sizeof(s->helo_raw) ? c->arg_len : sizeof(s->helo_raw);
+	memcpy(s->helo_raw, c->arg, s->helo_raw_len);
 	s->is_esmtp = c->verb == EDGE_CMD_EHLO;
 	edge_in_txn_reset(s);
 	if (s->ds_st == EDGE_DS_INTXN)
@@ -598,6 +714,14 @@ edge_in_mail(struct edge_session *s, const struct edge_cmd *c)
 	s->mail_8bit = c->body == EDGE_CMD_BODY_8BITMIME;
 	s->has_mail = 1;
 	s->txn_start_ms = edge_in_now_ms();
+	s->n_rcpt_answered = 0;
+	edge_tel_begin(&s->tel, PROTO_EV_TXN, s->peer);
+	(void)edge_tel_add(
+	    &s->tel, EDGE_TEL_F_HELO, s->helo_raw, s->helo_raw_len);
+	/* the domain only (lower case); a null sender has none */
+	if (!c->path.is_null)
+		(void)edge_tel_add(&s->tel, EDGE_TEL_F_SENDER_DOMAIN,
+		    c->path.domain, strlen(c->path.domain));
 	edge_in_reply(s, "250 2.1.0 Ok");
 }
 
@@ -626,6 +750,8 @@ edge_in_rcpt(struct edge_session *s, const struct edge_cmd *c)
 	}
 	if (s->n_rcpt >= s->conf->max_rcpt) {
 		edge_metrics_inc(EDGE_C_RCPT_TOO_MANY);
+		edge_in_tel_rcpt(s, c->path.local, c->path.local_len,
+		    c->path.domain, strlen(c->path.domain), PROTO_RCPT_OTHER);
 		edge_in_reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
@@ -640,6 +766,8 @@ edge_in_rcpt(struct edge_session *s, const struct edge_cmd *c)
 	if (c->path.is_postmaster || c->path.is_literal ||
 	    c->path.domain_len == 0) {
 		edge_metrics_inc(EDGE_C_RCPT_RELAY_DENIED);
+		edge_in_tel_rcpt(s, c->path.local, c->path.local_len,
+		    c->path.domain, strlen(c->path.domain), PROTO_RCPT_OTHER);
 		edge_in_reply(s, "550 5.7.1 Relay access denied");
 		return;
 	}
@@ -655,6 +783,7 @@ edge_in_rcpt(struct edge_session *s, const struct edge_cmd *c)
 	r = edge_conf_route(s->conf, c->path.domain, strlen(c->path.domain));
 	if (r == NULL) {
 		edge_metrics_inc(EDGE_C_RCPT_RELAY_DENIED);
+		edge_in_tel_rcpt_cur(s, PROTO_RCPT_OTHER);
 		mx_info("s=%s REJECT client=%s rcpt=%s reason=relay_denied "
 		        "reply=\"550 5.7.1\"",
 		    s->id, s->peer_text, esc);
@@ -666,6 +795,7 @@ edge_in_rcpt(struct edge_session *s, const struct edge_cmd *c)
 			/* one transaction, one destination: the sender
 			 * retries it in a new transaction */
 			edge_metrics_inc(EDGE_C_RCPT_OTHER_ROUTE);
+			edge_in_tel_rcpt_cur(s, PROTO_RCPT_OTHER);
 			edge_in_reply(s, "452 4.5.3 Error: recipient for "
 			                 "another destination, try again in "
 			                 "a new transaction");
@@ -690,6 +820,7 @@ edge_in_rcpt(struct edge_session *s, const struct edge_cmd *c)
 		s->rcpt_known_ok = known == EDGE_RCACHE_VALID;
 		if (known == EDGE_RCACHE_UNKNOWN) {
 			edge_metrics_inc(EDGE_C_RCPT_CACHE_REFUSED);
+			edge_in_tel_rcpt_cur(s, PROTO_RCPT_UNKNOWN);
 			mx_info("s=%s REJECT client=%s rcpt=%s "
 			        "reason=rcpt_cache_unknown reply=\"550 5.1.1\"",
 			    s->id, s->peer_text, esc);
@@ -706,6 +837,7 @@ edge_in_rcpt(struct edge_session *s, const struct edge_cmd *c)
 	s->n_rcpt++;
 	if (s->route_failed) {
 		/* the destination already failed this transaction */
+		edge_in_tel_rcpt_cur(s, PROTO_RCPT_OTHER);
 		bufferevent_write(
 		    s->bev, s->route_err.text.data, s->route_err.text.len);
 		return;
@@ -780,6 +912,7 @@ edge_in_starttls(struct edge_session *s)
 	s->bev = tls;
 	s->is_tls = 1;
 	s->helo[0] = '\0'; /* RFC 3207: forget what was said before */
+	s->helo_raw_len = 0;
 	s->is_esmtp = 0;
 	edge_in_txn_reset(s);
 	bufferevent_setcb(tls, edge_in_read, edge_in_write, edge_in_event, s);
@@ -830,6 +963,7 @@ edge_in_command(struct edge_session *s, const char *line, size_t len)
 		edge_in_data(s);
 		break;
 	case EDGE_CMD_RSET:
+		edge_in_tel_abandon(s, "rset");
 		edge_in_txn_reset(s);
 		if (s->ds_st == EDGE_DS_INTXN) {
 			s->wait = EDGE_WAIT_RSET;
@@ -842,6 +976,7 @@ edge_in_command(struct edge_session *s, const char *line, size_t len)
 		edge_in_reply(s, "250 2.0.0 Ok");
 		break;
 	case EDGE_CMD_QUIT:
+		edge_in_tel_abandon(s, "quit");
 		edge_in_reply(s, "221 2.0.0 Bye");
 		edge_out_quit(s);
 		edge_in_close_after_reply(s);
@@ -969,6 +1104,11 @@ edge_in_eod(struct edge_session *s)
 		else if (s->data.err == EDGE_DATA_E_TOO_BIG)
 			c = EDGE_C_REJ_SIZE;
 		edge_metrics_inc(EDGE_C_TXN_REJECTED);
+		edge_in_tel_end(s,
+		    edge_data_reply(s->data.err)[0] == '5'
+		        ? PROTO_VERDICT_REJECT
+		        : PROTO_VERDICT_TEMPFAIL,
+		    edge_data_strerror(s->data.err));
 		edge_in_local_final(s, c, edge_data_strerror(s->data.err),
 		    edge_data_reply(s->data.err));
 		return;
@@ -980,9 +1120,14 @@ edge_in_eod(struct edge_session *s)
 			snprintf(line, sizeof(line), "%.*s",
 			    (int)(s->ds_reply.text.len - 2),
 			    (const char *)s->ds_reply.text.data);
+			edge_in_tel_end(s,
+			    edge_in_tel_verdict(s->ds_reply.code),
+			    "destination_refused");
 			edge_in_local_final(s, EDGE_C_TXN_DS_REFUSED,
 			    "destination_refused", line);
 		} else {
+			edge_in_tel_end(
+			    s, PROTO_VERDICT_TEMPFAIL, "downstream_failed");
 			edge_in_local_final(s, EDGE_C_TXN_FAILED, "failed",
 			    "451 4.4.2 Error: connection to destination lost; "
 			    "try again later");
@@ -994,6 +1139,8 @@ edge_in_eod(struct edge_session *s)
 		snprintf(line, sizeof(line),
 		    "550 5.7.1 Message rejected by policy (%s, id=%s)",
 		    reason ? reason : "policy", s->id);
+		edge_in_tel_end(
+		    s, PROTO_VERDICT_REJECT, reason ? reason : "policy");
 		edge_in_local_final(s, EDGE_C_TXN_REJECTED, "reject", line);
 		return;
 	}
@@ -1001,6 +1148,8 @@ edge_in_eod(struct edge_session *s)
 		snprintf(line, sizeof(line),
 		    "451 4.7.1 Message deferred by policy (%s, id=%s)",
 		    reason ? reason : "policy", s->id);
+		edge_in_tel_end(
+		    s, PROTO_VERDICT_TEMPFAIL, reason ? reason : "policy");
 		edge_in_local_final(s, EDGE_C_TXN_TEMPFAILED, "tempfail", line);
 		return;
 	}
@@ -1283,6 +1432,13 @@ edge_in_ds_done(struct edge_session *s, const struct edge_reply *r)
 			    &s->route_err.text, r->text.data, r->text.len);
 			s->route_err.code = r->code;
 		}
+		if (r->code >= 200 && r->code < 300)
+			edge_in_tel_rcpt_cur(s, PROTO_RCPT_OK);
+		else if (!r->is_local && r->code == 550 && r->text.len > 10 &&
+		         memcmp(r->text.data + 4, "5.1.1", 5) == 0)
+			edge_in_tel_rcpt_cur(s, PROTO_RCPT_UNKNOWN);
+		else
+			edge_in_tel_rcpt_cur(s, PROTO_RCPT_OTHER);
 		mx_debug("s=%s RCPT rcpt=%s reply=%d", s->id,
 		    mx_log_escape(
 		        esc, sizeof(esc), s->rcpt_cur, strlen(s->rcpt_cur)),
@@ -1291,8 +1447,14 @@ edge_in_ds_done(struct edge_session *s, const struct edge_reply *r)
 	case EDGE_WAIT_DATA:
 		if (r->code != 354) {
 			edge_in_pass_reply(s, r);
-			if (r->is_local || s->ds == NULL)
+			if (r->is_local || s->ds == NULL) {
+				/* the destination is gone: so is the
+				 * transaction */
+				edge_in_tel_end(s, edge_in_tel_verdict(r->code),
+				    r->is_local ? "downstream_failed"
+				                : "destination_refused");
 				edge_in_txn_reset(s);
+			}
 			break;
 		}
 		{
@@ -1309,6 +1471,7 @@ edge_in_ds_done(struct edge_session *s, const struct edge_reply *r)
 		edge_filter_begin(&s->filter, s->conf);
 		edge_in_received(s);
 		s->st = EDGE_IN_DATA;
+		s->has_data = 1;
 		edge_in_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 		edge_in_deadline(s, s->conf->smtp_data_time);
 		break;
@@ -1328,6 +1491,14 @@ edge_in_ds_done(struct edge_session *s, const struct edge_reply *r)
 		        ? "accept"
 		        : (r->is_local ? "failed" : "destination_refused"),
 		    (const char *)r->text.data, r->text.len);
+		if (r->code >= 200 && r->code < 300)
+			edge_in_tel_end(s, PROTO_VERDICT_ACCEPT, NULL);
+		else
+			edge_in_tel_end(s,
+			    r->is_local ? PROTO_VERDICT_TEMPFAIL
+			                : edge_in_tel_verdict(r->code),
+			    r->is_local ? "downstream_failed"
+			                : "destination_refused");
 		edge_in_txn_reset(s);
 		s->st = EDGE_IN_CMD;
 		edge_in_deadline(s, s->conf->smtp_command_time);

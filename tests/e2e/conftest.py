@@ -5,8 +5,9 @@ MX_E2E_SANITIZE in the environment and --basetemp under the build
 directory. Every test gets its own sink (a thread in this process, on a
 free loopback port) and its own mxedge process (free ports, own data
 directory); at teardown mxedge gets SIGTERM and must exit 0 in time (an
-ASan or LSan report makes it non-zero). A failing test shows the mxedge
-log in its report.
+ASan or LSan report makes it non-zero). Telemetry tests also get real
+mosquitto brokers, gates and paho subscribers from the mqtt fixture. A
+failing test shows the mxedge and mosquitto logs in its report.
 
 By hand (from the top of the clone, after a build):
     MXEDGE=build/release/edge/mxedge PYTHONDONTWRITEBYTECODE=1 \
@@ -22,7 +23,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from helpers import Edge, STOP_TIMEOUT  # noqa: E402
+from helpers import (Broker, Edge, Gate, STOP_TIMEOUT,  # noqa: E402
+                     Subscriber)
 from sink import Sink  # noqa: E402
 
 
@@ -37,6 +39,9 @@ def pytest_runtest_makereport(item, call):
             if len(log) > 60000:
                 log = "...\n" + log[-60000:]
             rep.sections.append(("mxedge log: %s" % e.name, log))
+        for b in getattr(item, "_mx_brokers", []):
+            rep.sections.append(("mosquitto log: %s" % b.name,
+                                 b.log()[-20000:]))
 
 
 @pytest.fixture(scope="session")
@@ -105,3 +110,48 @@ def edge_factory(request, tmp_path):
 def edge(edge_factory, sink):
     """mxedge routing example.com to the sink."""
     return edge_factory(["example.com=127.0.0.1:%d" % sink.port])
+
+
+@pytest.fixture
+def mqtt(request, tmp_path):
+    """Make brokers, gates and subscribers; all are closed after the test.
+
+    mqtt.broker(**kw) starts a real mosquitto (helpers.Broker) on a free
+    loopback port; mqtt.gate(broker) puts a helpers.Gate in front of it;
+    mqtt.subscriber(broker) subscribes to mxs/v1/# and waits for the
+    SUBACK."""
+    made = {"brokers": [], "gates": [], "subs": []}
+    request.node._mx_brokers = made["brokers"]
+
+    class Factory:
+        @staticmethod
+        def broker(start=True, name=None, **kw):
+            b = Broker(tmp_path, name=name or "broker%d"
+                       % len(made["brokers"]), **kw)
+            made["brokers"].append(b)
+            return b.start() if start else b
+
+        @staticmethod
+        def gate(broker, is_open=True):
+            g = Gate(broker.port)
+            made["gates"].append(g)
+            if is_open:
+                g.open()
+            return g
+
+        @staticmethod
+        def subscriber(broker, **kw):
+            sub = Subscriber(broker.port, **kw)
+            made["subs"].append(sub)
+            return sub
+
+    yield Factory
+    for sub in made["subs"]:
+        try:
+            sub.close()
+        except Exception:
+            pass
+    for g in made["gates"]:
+        g.close()
+    for b in made["brokers"]:
+        b.close()

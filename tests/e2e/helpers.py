@@ -1,5 +1,7 @@
 """Helpers of the mxedge end-to-end tests: the mxedge process, raw SMTP
-conversations, /metrics, ports, message framing.
+conversations, /metrics, ports, message framing; for telemetry a real
+mosquitto broker, a gate in front of it, a paho subscriber and decoders of
+the telemetry and status payloads written from docs/protocol.md.
 
 Everything here talks to real processes over loopback; nothing reaches
 into mxedge. Ports are reserved by binding (SO_REUSEADDR + SO_REUSEPORT,
@@ -9,11 +11,13 @@ SO_REUSEPORT itself, can still take it.
 """
 
 import os
+import pwd
 import re
 import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -414,6 +418,16 @@ class Edge:
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
 
+    def kill(self):
+        """SIGKILL, on purpose: the exit status is not checked after."""
+        self.proc.kill()
+        self.proc.wait()
+        self.rc = 0
+        self.log_f.close()
+        for s in self._held:
+            s.close()
+        self._held = []
+
     def stop(self, timeout=STOP_TIMEOUT):
         """SIGTERM; wait; return the exit status (None: still running)."""
         if self.proc is None:
@@ -433,3 +447,476 @@ class Edge:
             s.close()
         self._held = []
         return self.rc
+
+
+# ------------------------------------------------------------ the broker
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+
+
+class Broker:
+    """A real mosquitto on a loopback port, from a generated config.
+
+    The port is reserved for the whole test (see reserve_port), so the
+    broker can be stopped and started again on the same port: what an
+    edge sees when its broker restarts."""
+
+    def __init__(self, tmpdir, name="broker", extra=(), anonymous=True):
+        """extra: config lines for the listener (certfile, keyfile,
+        password_file, ...); anonymous: allow_anonymous."""
+        self.tmpdir = str(tmpdir)
+        self.name = name
+        self._held, self.port = reserve_port()
+        self.conf = os.path.join(self.tmpdir, name + ".conf")
+        self.logpath = os.path.join(self.tmpdir, name + ".log")
+        lines = ["listener %d 127.0.0.1" % self.port,
+                 "allow_anonymous %s" % ("true" if anonymous else "false"),
+                 "persistence false",
+                 # as root, mosquitto would drop to its own user, which
+                 # cannot read the test's files
+                 "user %s" % pwd.getpwuid(os.geteuid()).pw_name,
+                 "log_dest stderr", "log_type error", "log_type warning",
+                 "log_type notice", "log_type information"]
+        lines.extend(extra)
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc = None
+        self.log_f = None
+
+    def start(self, timeout=10.0):
+        self.log_f = open(self.logpath, "ab")
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf],
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=self.log_f, stderr=self.log_f)
+
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError("mosquitto exited %s:\n%s"
+                                     % (self.proc.returncode, self.log()))
+            try:
+                socket.create_connection(("127.0.0.1", self.port),
+                                         timeout=1).close()
+                return True
+            except OSError:
+                return False
+        assert wait_until(up, timeout), \
+            "mosquitto not listening within %.0f s:\n%s" % (timeout,
+                                                            self.log())
+        return self
+
+    def stop(self):
+        """SIGTERM and wait (mosquitto closes every client connection)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if self.log_f is not None:
+            self.log_f.close()
+            self.log_f = None
+
+    def close(self):
+        self.stop()
+        self._held.close()
+
+    def log(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    @property
+    def addr(self):
+        return "127.0.0.1:%d" % self.port
+
+
+class Gate:
+    """A TCP relay in front of a broker that the test opens and closes.
+
+    The broker itself is stopped and started for real; the gate only
+    decides when an edge may reach it again, so a test can subscribe to
+    the restarted broker before the edge publishes what it kept. Closed,
+    it accepts and at once closes connections (the edge sees its attempt
+    fail and backs off); a relayed connection ends when either side
+    ends."""
+
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self.is_open = False
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.pairs = []
+        self.lock = threading.Lock()
+        self.done = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @property
+    def addr(self):
+        return "127.0.0.1:%d" % self.port
+
+    def _accept(self):
+        while not self.done:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            if not self.is_open:
+                c.close()
+                continue
+            try:
+                u = socket.create_connection(("127.0.0.1",
+                                              self.upstream_port), timeout=2)
+            except OSError:
+                c.close()
+                continue
+            u.settimeout(None)  # an idle MQTT session is not an error
+            with self.lock:
+                self.pairs.append((c, u))
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pump, args=(a, b),
+                                 daemon=True).start()
+
+    @staticmethod
+    def _pump(a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                b.sendall(d)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def open(self):
+        self.is_open = True
+
+    def shut(self):
+        """Refuse new connections and cut the relayed ones."""
+        self.is_open = False
+        with self.lock:
+            pairs, self.pairs = self.pairs, []
+        for c, u in pairs:
+            for s in (c, u):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def close(self):
+        self.done = True
+        self.shut()
+        self.lsock.close()
+
+
+class Subscriber:
+    """A paho-mqtt client that subscribes to the whole mxs/v1 tree (QoS 1)
+    and keeps every message: (topic, payload bytes, retain flag)."""
+
+    def __init__(self, port, topics=("mxs/v1/#",), timeout=10.0,
+                 tls_ca=None, username=None, password=None):
+        import paho.mqtt.client as mqtt
+        self.msgs = []
+        self.cv = threading.Condition()
+        self.subscribed = False
+        self.c = mqtt.Client(client_id="e2e-sub-%d-%d" % (os.getpid(),
+                                                          id(self)),
+                             clean_session=True, protocol=mqtt.MQTTv311)
+        self.topics = list(topics)
+
+        def on_connect(c, userdata, flags, rc):
+            if rc == 0:
+                c.subscribe([(t, 1) for t in self.topics])
+
+        def on_subscribe(c, userdata, mid, granted):
+            with self.cv:
+                self.subscribed = True
+                self.cv.notify_all()
+
+        def on_message(c, userdata, m):
+            with self.cv:
+                self.msgs.append((m.topic, bytes(m.payload), bool(m.retain)))
+                self.cv.notify_all()
+
+        if tls_ca:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.load_verify_locations(tls_ca)
+            self.c.tls_set_context(ctx)
+        if username:
+            self.c.username_pw_set(username, password)
+        self.c.on_connect = on_connect
+        self.c.on_subscribe = on_subscribe
+        self.c.on_message = on_message
+        self.c.connect("127.0.0.1", port, keepalive=30)
+        self.c.loop_start()
+        with self.cv:
+            assert self.cv.wait_for(lambda: self.subscribed, timeout), \
+                "no SUBACK from the broker on port %d" % port
+
+    def messages(self, prefix=""):
+        with self.cv:
+            return [m for m in self.msgs if m[0].startswith(prefix)]
+
+    def wait(self, pred, timeout=10.0):
+        """Wait until pred(messages) returns a true value; return it."""
+        end = time.monotonic() + timeout
+        with self.cv:
+            while True:
+                v = pred(list(self.msgs))
+                if v:
+                    return v
+                left = end - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cv.wait(min(left, 0.1))
+
+    def batches(self):
+        """Every telemetry batch so far, decoded, with its topic."""
+        out = []
+        for t, p, _ in self.messages("mxs/v1/telemetry/"):
+            b = decode_telemetry(p)
+            b["topic"] = t
+            b["payload"] = p
+            out.append(b)
+        return out
+
+    def events(self):
+        return [e for b in self.batches() for e in b["events"]]
+
+    def wait_events(self, pred, timeout=10.0):
+        """Wait until pred(events) holds; return the events."""
+        def check(_):
+            evs = self.events()
+            return evs if pred(evs) else None
+        return self.wait(check, timeout)
+
+    def statuses(self, retained=None):
+        return [(decode_status(p), r)
+                for t, p, r in self.messages("mxs/v1/status/")
+                if retained is None or r == retained]
+
+    def close(self):
+        # disconnect first: the loop thread then ends at once instead of
+        # at the end of its one-second select
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+# ------------------------------------------- docs/protocol.md decoders
+
+class ProtoError(AssertionError):
+    """A payload that does not follow docs/protocol.md."""
+
+
+class _Map(list):
+    """A msgpack map as its (key, value) pairs, in wire order."""
+
+
+def _unpack(payload):
+    import msgpack
+    if len(payload) > 1024 * 1024:
+        raise ProtoError("payload over PROTO_MSG_MAX")
+    try:
+        return msgpack.unpackb(payload, raw=False,
+                               unicode_errors="surrogateescape",
+                               object_pairs_hook=_Map,
+                               strict_map_key=False, use_list=True)
+    except (ValueError, msgpack.ExtraData) as e:
+        raise ProtoError("not one msgpack value: %s" % e) from None
+
+
+def _uint(bits, lo=0, hi=None):
+    hi = (1 << bits) - 1 if hi is None else hi
+
+    def check(v, name):
+        if type(v) is not int or not lo <= v <= hi:
+            raise ProtoError("%s: %r is not a uint in %d..%d" % (name, v,
+                                                                 lo, hi))
+        return v
+    return check
+
+
+def _int32(v, name):
+    if type(v) is not int or not -(1 << 31) <= v < (1 << 31):
+        raise ProtoError("%s: %r is not an int32" % (name, v))
+    return v
+
+
+def _str(lo, hi):
+    def check(v, name):
+        if not isinstance(v, str):
+            raise ProtoError("%s: %r is not a str" % (name, v))
+        raw = v.encode("utf-8", "surrogateescape")
+        if not lo <= len(raw) <= hi:
+            raise ProtoError("%s: %d bytes, not %d..%d" % (name, len(raw),
+                                                            lo, hi))
+        return raw
+    return check
+
+
+def _bin(lo, hi, exact=None):
+    def check(v, name):
+        if not isinstance(v, bytes):
+            raise ProtoError("%s: %r is not a bin" % (name, v))
+        if exact is not None and len(v) not in exact:
+            raise ProtoError("%s: %d bytes, not one of %s" % (name, len(v),
+                                                               exact))
+        if not lo <= len(v) <= hi:
+            raise ProtoError("%s: %d bytes, not %d..%d" % (name, len(v),
+                                                            lo, hi))
+        return v
+    return check
+
+
+def _array(elem, hi):
+    def check(v, name):
+        if not isinstance(v, list) or isinstance(v, _Map):
+            raise ProtoError("%s: not an array" % name)
+        if len(v) > hi:
+            raise ProtoError("%s: %d elements, over %d" % (name, len(v), hi))
+        return [elem(x, name) for x in v]
+    return check
+
+
+def _tuple(*elems):
+    def check(v, name):
+        if not isinstance(v, list) or isinstance(v, _Map) or len(v) != 3:
+            raise ProtoError("%s: not a tuple of 3" % name)
+        return tuple(e(x, name) for e, x in zip(elems, v))
+    return check
+
+
+def _decode_map(v, what, schema):
+    """schema: {key: (name, check, required, default)}. Keys strictly
+    ascending, at most 64 entries, required ones present, unknown ones
+    skipped (listed in "_unknown") as docs/protocol.md section 2 says."""
+    if not isinstance(v, _Map):
+        raise ProtoError("%s: not a map" % what)
+    if len(v) > 64:
+        raise ProtoError("%s: more than 64 entries" % what)
+    out, last, unknown = {}, -1, []
+    for k, val in v:
+        if type(k) is not int or k < 0:
+            raise ProtoError("%s: key %r is not a uint" % (what, k))
+        if k == last:
+            raise ProtoError("%s: key %d twice (MX_EDUP)" % (what, k))
+        if k < last:
+            raise ProtoError("%s: key %d after %d (MX_EPROTO)"
+                             % (what, k, last))
+        last = k
+        if k not in schema:
+            unknown.append(k)
+            continue
+        name, check, _, _ = schema[k]
+        out[name] = check(val, "%s.%s" % (what, name))
+    for k, (name, _, required, default) in schema.items():
+        if name not in out:
+            if required:
+                raise ProtoError("%s: key %d (%s) missing (MX_EMISSING)"
+                                 % (what, k, name))
+            out[name] = default
+    out["_unknown"] = unknown
+    return out
+
+
+def _envelope(payload, want_type):
+    v = _unpack(payload)
+    if not isinstance(v, list) or isinstance(v, _Map) or len(v) != 3:
+        raise ProtoError("envelope: not an array of 3")
+    if v[0] != 1 or type(v[0]) is not int:
+        raise ProtoError("envelope: version %r, not 1" % (v[0],))
+    if v[1] != want_type or type(v[1]) is not int:
+        raise ProtoError("envelope: type %r, not %d" % (v[1], want_type))
+    return v[2]
+
+
+_EVF_ALL = 0x0F
+
+EVENT_SCHEMA = {
+    0: ("ts_ms", _uint(64), True, None),
+    1: ("type", _uint(8, 1, 2), True, None),
+    2: ("ip", _bin(4, 16, exact=(4, 16)), True, None),
+    3: ("verdict", _uint(8, 0, 4), True, None),
+    4: ("score", _int32, False, 0),
+    5: ("flags", _uint(32, 0, _EVF_ALL), False, 0),
+    6: ("helo", _str(0, 255), False, b""),
+    7: ("sender_domain", _str(0, 253), False, b""),
+    8: ("country", _str(0, 2), False, b""),
+    9: ("asn", _uint(32), False, 0),
+    10: ("rcpt_ok", _uint(32), False, 0),
+    11: ("rcpt_unknown", _uint(32), False, 0),
+    12: ("size", _uint(64), False, 0),
+    13: ("reasons", _array(_str(1, 64), 32), False, []),
+    14: ("fps", _array(_bin(1, 64), 16), False, []),
+    15: ("hashes", _array(_bin(1, 64), 16), False, []),
+    16: ("urls", _array(_str(1, 253), 64), False, []),
+    17: ("rcpts", _array(_tuple(_bin(1, 32), _str(0, 253), _uint(8, 1, 4)),
+                         128), False, []),
+}
+
+# names of the enums, as docs/protocol.md section 4 lists them
+EV_TXN, EV_CONN_REFUSED = 1, 2
+V_ACCEPT, V_TAG, V_TEMPFAIL, V_REJECT, V_ABORTED = 0, 1, 2, 3, 4
+EVF_TRAP, EVF_EARLY_TALKER, EVF_PROTO_ABUSE, EVF_TLS = 1, 2, 4, 8
+RCPT_OK, RCPT_UNKNOWN, RCPT_TRAP, RCPT_OTHER = 1, 2, 3, 4
+ST_ONLINE, ST_OFFLINE, ST_DRAINING = 1, 2, 3
+
+
+def _event(v, name):
+    return _decode_map(v, name, EVENT_SCHEMA)
+
+
+TELEMETRY_SCHEMA = {
+    0: ("edge_id", _str(1, 64), True, None),
+    1: ("pop", _str(1, 64), True, None),
+    2: ("seq", _uint(64), True, None),
+    3: ("dropped", _uint(64), False, 0),
+    4: ("events", _array(_event, 1024), True, None),
+}
+
+STATUS_SCHEMA = {
+    0: ("edge_id", _str(1, 64), True, None),
+    1: ("pop", _str(1, 64), True, None),
+    2: ("state", _uint(8, 1, 3), True, None),
+    3: ("ts_ms", _uint(64), True, None),
+    4: ("version", _str(0, 32), False, b""),
+    5: ("uptime_s", _uint(64), False, 0),
+    6: ("sessions", _uint(32), False, 0),
+    7: ("msgs_per_min", _uint(32), False, 0),
+    8: ("hubs", _array(_tuple(_str(1, 64), _uint(64), _uint(64)), 16),
+        False, []),
+}
+
+
+def decode_telemetry(payload):
+    """A telemetry batch (docs/protocol.md section 4) as a dict; strings
+    as bytes. Raises ProtoError for anything the document refuses."""
+    return _decode_map(_envelope(payload, 1), "telemetry", TELEMETRY_SCHEMA)
+
+
+def decode_status(payload):
+    """An edge status (docs/protocol.md section 5) as a dict."""
+    return _decode_map(_envelope(payload, 4), "status", STATUS_SCHEMA)
+
+
+def rcpt_hash(salt, local):
+    """The hash an edge sends for a local part: HMAC-SHA-256 keyed with
+    the deployment salt over the lower-cased local part, first 16 bytes."""
+    import hashlib
+    import hmac
+    if isinstance(local, str):
+        local = local.encode()
+    return hmac.new(salt, local.lower(), hashlib.sha256).digest()[:16]
