@@ -35,6 +35,14 @@
 
 static int edge_conf_listen_fn(
     void *conf, const char *v, char *err, size_t errlen);
+static int edge_conf_trap_fn(
+    void *conf, const char *v, char *err, size_t errlen);
+static int edge_conf_attach_fn(
+    void *conf, const char *v, char *err, size_t errlen);
+static int edge_conf_geo_fn(
+    void *conf, const char *v, char *err, size_t errlen);
+static int edge_conf_fail_fn(
+    void *conf, const char *v, char *err, size_t errlen);
 static int edge_conf_route_fn(
     void *conf, const char *v, char *err, size_t errlen);
 
@@ -124,6 +132,48 @@ const struct mx_cfg_param edge_conf_table[] = {
         "1s", 10, 3600 * 1000, NULL, "publish queued telemetry this often"},
     {"status_interval", MX_CFG_MS, EDGE_CONF_OFF(status_interval), "10s", 1000,
         EDGE_MS_DAY, NULL, "refresh the retained status this often"},
+    {"ip_filter", MX_CFG_BOOL, EDGE_CONF_OFF(ip_filter), "yes", 0, 1, NULL,
+        "ip layer: address and network records"},
+    {"geo_filter", MX_CFG_BOOL, EDGE_CONF_OFF(geo_filter), "yes", 0, 1, NULL,
+        "geo layer (needs geo_db)"},
+    {"protocol_filter", MX_CFG_BOOL, EDGE_CONF_OFF(protocol_filter), "yes", 0,
+        1, NULL, "protocol layer: early talkers, bad HELO, pipelining"},
+    {"envelope_filter", MX_CFG_BOOL, EDGE_CONF_OFF(envelope_filter), "yes", 0,
+        1, NULL, "envelope layer: domains, traps, recipient policy"},
+    {"content_filter", MX_CFG_BOOL, EDGE_CONF_OFF(content_filter), "yes", 0, 1,
+        NULL, "content layer: fingerprints, hashes, URLs, attachments"},
+    {"fail_closed", MX_CFG_FN, 0, NULL, 0, 0, edge_conf_fail_fn,
+        "a layer that fails or overruns tempfails (repeatable layer name)"},
+    {"filter_budget_time", MX_CFG_MS, EDGE_CONF_OFF(filter_budget_time),
+        "250ms", 1, 60000, NULL, "time one layer may use per transaction"},
+    {"reject_score", MX_CFG_U64, EDGE_CONF_OFF(reject_score), "10", 0, 100000,
+        NULL, "summed score that rejects (0: off)"},
+    {"tempfail_score", MX_CFG_U64, EDGE_CONF_OFF(tempfail_score), "0", 0,
+        100000, NULL, "summed score that defers (0: off)"},
+    {"tag_score", MX_CFG_U64, EDGE_CONF_OFF(tag_score), "0", 0, 100000, NULL,
+        "summed score that adds an X-Mxs-Score header (0: off)"},
+    {"spam_trap", MX_CFG_FN, 0, NULL, 0, 0, edge_conf_trap_fn,
+        "a spam-trap address (repeatable)"},
+    {"trap_score", MX_CFG_U64, EDGE_CONF_OFF(trap_score), "10", 0, 100000, NULL,
+        "score a spam-trap hit adds to its transaction"},
+    {"attach_policy", MX_CFG_FN, 0, NULL, 0, 0, edge_conf_attach_fn,
+        "CLASS=reject|tempfail|score:N for attachments (repeatable)"},
+    {"geo_db", MX_CFG_STR, EDGE_CONF_OFF(geo_db), "", 0, 4096, NULL,
+        "MaxMind country database (.mmdb)"},
+    {"geo_asn_db", MX_CFG_STR, EDGE_CONF_OFF(geo_asn_db), "", 0, 4096, NULL,
+        "MaxMind ASN database (.mmdb)"},
+    {"geo_policy", MX_CFG_FN, 0, NULL, 0, 0, edge_conf_geo_fn,
+        "CC=ACTION or AS<n>=ACTION (repeatable; docs/geo.md)"},
+    {"pregreet_time", MX_CFG_MS, EDGE_CONF_OFF(pregreet_time), "0", 0, 30000,
+        NULL, "wait before the greeting to catch early talkers"},
+    {"score_early_talker", MX_CFG_U64, EDGE_CONF_OFF(score_early_talker), "5",
+        0, 1000, NULL, "score of a client talking before the greeting"},
+    {"score_bad_pipelining", MX_CFG_U64, EDGE_CONF_OFF(score_bad_pipelining),
+        "3", 0, 1000, NULL, "score of pipelining without PIPELINING"},
+    {"score_non_smtp", MX_CFG_U64, EDGE_CONF_OFF(score_non_smtp), "5", 0, 1000,
+        NULL, "score of a non-SMTP (HTTP) command"},
+    {"score_bad_helo", MX_CFG_U64, EDGE_CONF_OFF(score_bad_helo), "2", 0, 1000,
+        NULL, "score of a bad, mismatched or forged HELO"},
     {"test_verdict_header", MX_CFG_BOOL, EDGE_CONF_OFF(test_verdict_header),
         "no", 0, 1, NULL, "honour X-Mxs-Test-Verdict (tests only)"},
     {"foreground", MX_CFG_BOOL, EDGE_CONF_OFF(foreground), "no", 0, 1, NULL,
@@ -302,6 +352,101 @@ edge_conf_route_fn(void *conf, const char *v, char *err, size_t errlen)
 	c->routes = mx_realloc(
 	    c->routes, (c->n_routes + 1) * sizeof(struct edge_route));
 	c->routes[c->n_routes++] = r;
+	return 0;
+}
+
+/* edge_conf_trap_fn - one spam-trap address, stored lower case */
+static int
+edge_conf_trap_fn(void *conf, const char *v, char *err, size_t errlen)
+{
+	struct edge_conf *c = conf;
+	size_t i, n = strlen(v);
+	const char *at = strchr(v, '@');
+	char *low;
+
+	if (at == NULL || at == v || at[1] == '\0' || n > EDGE_CMD_PATH_MAX) {
+		snprintf(
+		    err, errlen, "spam_trap: '%.64s' is not local@domain", v);
+		return MX_EINVAL;
+	}
+	if (c->n_traps >= EDGE_TRAPS_MAX) {
+		snprintf(err, errlen, "spam_trap: more than %d traps",
+		    EDGE_TRAPS_MAX);
+		return MX_ELIMIT;
+	}
+	low = mx_strndup(v, n);
+	for (i = 0; i < n; i++)
+		if (low[i] >= 'A' && low[i] <= 'Z')
+			low[i] = (char)(low[i] + 32);
+	c->traps = mx_realloc(c->traps, (c->n_traps + 1) * sizeof(char *));
+	c->traps[c->n_traps++] = low;
+	return 0;
+}
+
+/* edge_conf_attach_fn - one attach_policy rule */
+static int
+edge_conf_attach_fn(void *conf, const char *v, char *err, size_t errlen)
+{
+	struct edge_conf *c = conf;
+
+	return edge_policy_rule_parse(
+	    c->attach_rules, &c->n_attach_rules, v, err, errlen);
+}
+
+/* edge_conf_geo_fn - one geo_policy rule */
+static int
+edge_conf_geo_fn(void *conf, const char *v, char *err, size_t errlen)
+{
+	struct edge_conf *c = conf;
+
+	return edge_geo_rule_add(&c->geo_rules, v, strlen(v), err, errlen);
+}
+
+/* edge_conf_fail_fn - a layer that fails closed */
+static int
+edge_conf_fail_fn(void *conf, const char *v, char *err, size_t errlen)
+{
+	struct edge_conf *c = conf;
+	int i;
+
+	for (i = 0; i < EDGE_LAYER__COUNT; i++) {
+		if (strcmp(edge_filter_layer_name(i), v) == 0) {
+			c->filter_fail_closed |= 1u << i;
+			return 0;
+		}
+	}
+	snprintf(err, errlen,
+	    "fail_closed: '%.32s' is not a layer (ip, geo, protocol, "
+	    "envelope, content, policy)",
+	    v);
+	return MX_EINVAL;
+}
+
+/* edge_conf_filter - layer switches and the geo databases */
+static int
+edge_conf_filter(struct edge_conf *c)
+{
+	char err[EDGE_GEO_ERR_MAX];
+	int rc;
+
+	c->filter_off = (c->ip_filter ? 0 : 1u << EDGE_LAYER_IP) |
+	                (c->geo_filter ? 0 : 1u << EDGE_LAYER_GEO) |
+	                (c->protocol_filter ? 0 : 1u << EDGE_LAYER_PROTOCOL) |
+	                (c->envelope_filter ? 0 : 1u << EDGE_LAYER_ENVELOPE) |
+	                (c->content_filter ? 0 : 1u << EDGE_LAYER_CONTENT);
+	if (c->geo_db[0] == '\0') {
+		if (c->geo_asn_db[0] != '\0' || c->geo_rules.n > 0) {
+			fprintf(stderr, "geo_db: geo_asn_db and geo_policy "
+			                "need a country database\n");
+			return 1;
+		}
+		return 0;
+	}
+	rc = edge_geo_open(c->geo_db, c->geo_asn_db, &c->geo, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
 	return 0;
 }
 
@@ -577,6 +722,10 @@ edge_conf_free(struct edge_conf *c)
 	explicit_bzero(c->rcpt_salt, sizeof(c->rcpt_salt));
 	mx_cfg_fini(edge_conf_table, c);
 	mx_free(c->routes);
+	while (c->n_traps > 0)
+		mx_free(c->traps[--c->n_traps]);
+	mx_free(c->traps);
+	edge_geo_free(c->geo);
 	SSL_CTX_free(c->tls_server);
 	SSL_CTX_free(c->tls_client);
 	mx_free(c);
@@ -747,6 +896,8 @@ edge_conf_load(int argc, char **argv, int *check_only)
 	}
 	problems += edge_conf_telemetry(c);
 	problems += edge_conf_tls(c);
+	if (problems == 0)
+		problems += edge_conf_filter(c);
 	if (problems > 0) {
 		edge_conf_free(c);
 		return NULL;

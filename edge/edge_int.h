@@ -28,6 +28,8 @@
 #include "proto/proto_msg.h"
 #include "proto/proto_store.h"
 #include "edge/edge.h"
+#include "edge/edge_filter.h"
+#include "edge/edge_geo.h"
 
 #define EDGE_VERSION "0.1.0"
 #define EDGE_LISTEN_MAX 16  /* listeners per process */
@@ -104,18 +106,44 @@ struct edge_conf {
 	uint64_t telemetry_flush_time;  /* ms: publish interval */
 	uint64_t status_interval;       /* ms: retained status refresh */
 	int test_verdict_header;        /* honour X-Mxs-Test-Verdict */
-	int foreground;                 /* log to stderr, stay in foreground */
-	int verbose;                    /* debug logging */
+	/* filter chain (edge_filter.h) */
+	int ip_filter; /* layer switches */
+	int geo_filter;
+	int protocol_filter;
+	int envelope_filter;
+	int content_filter;
+	uint64_t filter_budget_time; /* ms a layer may use per transaction */
+	uint64_t reject_score;       /* summed score that rejects (0: off) */
+	uint64_t tempfail_score;     /* ... that defers (0: off) */
+	uint64_t tag_score;          /* ... that tags (0: off) */
+	uint64_t trap_score;         /* score a spam-trap hit adds */
+	uint64_t pregreet_time;      /* ms to wait before the greeting */
+	uint64_t score_early_talker;
+	uint64_t score_bad_pipelining;
+	uint64_t score_non_smtp;
+	uint64_t score_bad_helo;
+	char *geo_db;     /* MaxMind country (or city) database */
+	char *geo_asn_db; /* MaxMind ASN database, or empty */
+	int foreground;   /* log to stderr, stay in foreground */
+	int verbose;      /* debug logging */
 
 	/* derived from the parameters above */
 	size_t n_listen;
 	struct edge_listen listen[EDGE_LISTEN_MAX];
 	size_t n_routes;
-	struct edge_route *routes; /* n_routes entries, owned */
-	int bare_mode;             /* enum edge_bare_mode */
-	SSL_CTX *tls_server;       /* inbound STARTTLS, or NULL */
-	SSL_CTX *tls_client;       /* downstream STARTTLS */
-	char broker_host[256];     /* from broker; "" = telemetry off */
+	struct edge_route *routes;   /* n_routes entries, owned */
+	uint32_t filter_off;         /* bit per enum edge_layer_id turned off */
+	uint32_t filter_fail_closed; /* bit per layer that fails closed */
+	size_t n_traps;
+	char **traps; /* spam-trap addresses, lower case, owned */
+	size_t n_attach_rules;
+	struct edge_attach_rule attach_rules[EDGE_ATTACH_RULES_MAX];
+	struct edge_geo *geo;            /* opened geo_db, or NULL */
+	struct edge_geo_rules geo_rules; /* geo_policy */
+	int bare_mode;                   /* enum edge_bare_mode */
+	SSL_CTX *tls_server;             /* inbound STARTTLS, or NULL */
+	SSL_CTX *tls_client;             /* downstream STARTTLS */
+	char broker_host[256];           /* from broker; "" = telemetry off */
 	uint16_t broker_port;
 	char *broker_password; /* read from the file; owned, wiped */
 	uint8_t rcpt_salt[EDGE_TEL_SALT_MAX]; /* read from rcpt_salt_file */
@@ -194,6 +222,17 @@ enum edge_ctr {
 	EDGE_C_MQTT_CONNECTS,  /* broker connections made */
 	EDGE_C_TEL_QUEUED,     /* gauge: events waiting for the broker */
 	EDGE_C_MQTT_CONNECTED, /* gauge: 1 while the broker session is up */
+	EDGE_C_LAYER_FAIL_IP,  /* a layer failed or overran: six, in */
+	EDGE_C_LAYER_FAIL_GEO, /* enum edge_layer_id order */
+	EDGE_C_LAYER_FAIL_PROTOCOL,
+	EDGE_C_LAYER_FAIL_ENVELOPE,
+	EDGE_C_LAYER_FAIL_CONTENT,
+	EDGE_C_LAYER_FAIL_POLICY,
+	EDGE_C_FILTER_OBSERVED,     /* observe-mode record hits */
+	EDGE_C_RCPT_TRAP,           /* spam-trap recipients refused */
+	EDGE_C_REJ_POLICY_CONNECT,  /* connections refused by the filters */
+	EDGE_C_REJ_POLICY_ENVELOPE, /* HELO/MAIL/RCPT refused by the filters */
+	EDGE_C_TXN_TAGGED,          /* messages passed with a tag header */
 	EDGE_C__COUNT
 };
 
@@ -248,33 +287,7 @@ int edge_rcache_lookup(
 void edge_rcache_learn(
     const char *addr, size_t len, int state, uint64_t ttl_ms);
 
-/* ---- edge_filter.c: the stream-filter hook ---- */
-
-enum edge_verdict {
-	EDGE_VERDICT_ACCEPT = 0,
-	EDGE_VERDICT_TEMPFAIL = 1,
-	EDGE_VERDICT_REJECT = 2,
-};
-
-#define EDGE_FILTER_HDR_MAX 128 /* header bytes kept to match a name */
-
-struct edge_filter {
-	int test_header; /* honour X-Mxs-Test-Verdict */
-	int in_body;     /* the blank line was seen */
-	int forced;      /* enum edge_verdict forced by the test header */
-	size_t hlen;     /* bytes in hbuf */
-	int hskip;       /* rest of this line is past hbuf */
-	char hbuf[EDGE_FILTER_HDR_MAX]; /* start of the current line */
-	char reason[32];                /* reason id of a non-accept verdict */
-};
-
-/* edge_filter_begin - start a message */
-void edge_filter_begin(struct edge_filter *f, const struct edge_conf *c);
-/* edge_filter_content - the unstuffed message bytes, in order */
-void edge_filter_content(struct edge_filter *f, const char *p, size_t len);
-/* edge_filter_verdict - decide at end of data; *reason names the rule */
-enum edge_verdict edge_filter_verdict(
-    struct edge_filter *f, const char **reason);
+/* ---- edge_filter.c and the layers: see edge/edge_filter.h ---- */
 
 /* ---- edge_telemetry.c: events and status over MQTT ---- */
 
@@ -400,6 +413,7 @@ void edge_tel_stop(int say_offline);
 
 enum edge_in_state {
 	EDGE_IN_PROXY = 0, /* waiting for the PROXY header */
+	EDGE_IN_PREGREET,  /* waiting before the greeting (pregreet_time) */
 	EDGE_IN_CMD,       /* reading commands */
 	EDGE_IN_DATA,      /* streaming the message */
 	EDGE_IN_CLOSING,   /* flushing the last reply */
@@ -493,13 +507,15 @@ struct edge_session {
 	int route_failed;               /* destination unusable this txn */
 	struct edge_reply route_err;    /* what to answer while it is */
 	uint64_t txn_start_ms;
-	uint64_t eod_us;           /* end of data seen, monotonic us */
-	struct edge_data data;     /* DATA scanner */
-	struct edge_filter filter; /* stream-filter hook */
-	int ds_lost_in_data;       /* downstream died during DATA */
-	int has_data;              /* 354 given: the message is streaming */
-	unsigned n_rcpt_answered;  /* RCPTs answered, whatever the answer */
-	struct edge_tel tel;       /* this transaction's telemetry event */
+	uint64_t eod_us;          /* end of data seen, monotonic us */
+	struct edge_data data;    /* DATA scanner */
+	struct edge_fctx filter;  /* filter chain state */
+	int filter_begun;         /* edge_filter_session_begin done */
+	int greeted;              /* the greeting went out */
+	int ds_lost_in_data;      /* downstream died during DATA */
+	int has_data;             /* 354 given: the message is streaming */
+	unsigned n_rcpt_answered; /* RCPTs answered, whatever the answer */
+	struct edge_tel tel;      /* this transaction's telemetry event */
 	/* downstream */
 	struct bufferevent *ds; /* destination, or NULL */
 	enum edge_ds_state ds_st;

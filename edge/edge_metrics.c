@@ -139,6 +139,26 @@ static const struct {
     [EDGE_C_MQTT_CONNECTS] = {"mxedge_mqtt_connects_total", "counter"},
     [EDGE_C_TEL_QUEUED] = {"mxedge_telemetry_queue_events", "gauge"},
     [EDGE_C_MQTT_CONNECTED] = {"mxedge_mqtt_connected", "gauge"},
+    [EDGE_C_LAYER_FAIL_IP] = {"mxedge_filter_failures_total{layer=\"ip\"}",
+        "counter"},
+    [EDGE_C_LAYER_FAIL_GEO] = {"mxedge_filter_failures_total{layer=\"geo\"}",
+        "counter"},
+    [EDGE_C_LAYER_FAIL_PROTOCOL] =
+        {"mxedge_filter_failures_total{layer=\"protocol\"}", "counter"},
+    [EDGE_C_LAYER_FAIL_ENVELOPE] =
+        {"mxedge_filter_failures_total{layer=\"envelope\"}", "counter"},
+    [EDGE_C_LAYER_FAIL_CONTENT] =
+        {"mxedge_filter_failures_total{layer=\"content\"}", "counter"},
+    [EDGE_C_LAYER_FAIL_POLICY] =
+        {"mxedge_filter_failures_total{layer=\"policy\"}", "counter"},
+    [EDGE_C_FILTER_OBSERVED] = {"mxedge_filter_observed_hits_total", "counter"},
+    [EDGE_C_RCPT_TRAP] = {"mxedge_recipients_total{result=\"spam_trap\"}",
+        "counter"},
+    [EDGE_C_REJ_POLICY_CONNECT] =
+        {"mxedge_rejects_total{reason=\"policy_connect\"}", "counter"},
+    [EDGE_C_REJ_POLICY_ENVELOPE] =
+        {"mxedge_rejects_total{reason=\"policy_envelope\"}", "counter"},
+    [EDGE_C_TXN_TAGGED] = {"mxedge_transactions_tagged_total", "counter"},
 };
 
 static struct event_base *edge_metrics_base;

@@ -51,6 +51,9 @@ static void edge_in_write(struct bufferevent *bev, void *arg);
 static void edge_in_event(struct bufferevent *bev, short what, void *arg);
 static void edge_in_process(struct edge_session *s);
 static void edge_in_flush(struct edge_session *s);
+static void edge_in_greet_now(struct edge_session *s);
+static void edge_in_policy_refusal(
+    struct edge_session *s, const char *stage, const struct edge_fverdict *v);
 
 /* edge_in_now_ms - monotonic milliseconds */
 static uint64_t
@@ -134,6 +137,42 @@ edge_in_tel_verdict(int code)
 	return code >= 400 ? PROTO_VERDICT_TEMPFAIL : PROTO_VERDICT_ACCEPT;
 }
 
+/*
+ * edge_in_tel_filter - what the filters learned, into the event: every
+ * hit's reason id (the records and rules that decided), country, AS,
+ * score and the spam-trap and protocol flags
+ */
+static void
+edge_in_tel_filter(
+    struct edge_session *s, struct edge_tel *t, const char *reason)
+{
+	const struct edge_fctx *f = &s->filter;
+	size_t i;
+
+	if (!s->filter_begun)
+		return;
+	/* the verdict's own reason is in the event already */
+	for (i = 0; i < f->n_conn_hits; i++)
+		if (reason == NULL || strcmp(reason, f->conn_hits[i].id) != 0)
+			(void)edge_tel_add(t, EDGE_TEL_F_REASON,
+			    f->conn_hits[i].id, strlen(f->conn_hits[i].id));
+	for (i = 0; f->in_txn && i < f->n_hits; i++)
+		if (reason == NULL || strcmp(reason, f->hits[i].id) != 0)
+			(void)edge_tel_add(t, EDGE_TEL_F_REASON, f->hits[i].id,
+			    strlen(f->hits[i].id));
+	if (f->country[0] != '\0')
+		(void)edge_tel_add(
+		    t, EDGE_TEL_F_COUNTRY, f->country, strlen(f->country));
+	t->h.asn = f->asn;
+	t->h.score = f->conn_score + (f->in_txn ? f->score : 0);
+	if (f->in_txn && f->is_trap)
+		t->h.flags |= PROTO_EVF_TRAP;
+	if (f->proto_flags & EDGE_PF_EARLY_TALKER)
+		t->h.flags |= PROTO_EVF_EARLY_TALKER;
+	if (f->proto_flags & ~EDGE_PF_EARLY_TALKER)
+		t->h.flags |= PROTO_EVF_PROTO_ABUSE;
+}
+
 /* edge_in_tel_end - the transaction ended: finish and queue its event */
 static void
 edge_in_tel_end(struct edge_session *s, uint8_t verdict, const char *reason)
@@ -149,6 +188,7 @@ edge_in_tel_end(struct edge_session *s, uint8_t verdict, const char *reason)
 	if (reason != NULL)
 		(void)edge_tel_add(
 		    t, EDGE_TEL_F_REASON, reason, strlen(reason));
+	edge_in_tel_filter(s, t, reason);
 	edge_tel_submit(t);
 }
 
@@ -218,6 +258,7 @@ edge_in_tel_refused(struct edge_session *s, const char *reason)
 	/* every refusal of a connection is a 421 */
 	s->tel.h.verdict = PROTO_VERDICT_TEMPFAIL;
 	(void)edge_tel_add(&s->tel, EDGE_TEL_F_REASON, reason, strlen(reason));
+	edge_in_tel_filter(s, &s->tel, reason);
 	edge_tel_submit(&s->tel);
 }
 
@@ -230,6 +271,8 @@ edge_in_destroy(struct edge_session *s)
 	/* cut at exit past drain_time (else abandoned at close already) */
 	edge_in_tel_abandon(s, "shutdown");
 	edge_tel_fini(&s->tel);
+	if (s->filter_begun)
+		edge_filter_session_end(&s->filter);
 	edge_out_abort(s);
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
@@ -375,6 +418,17 @@ edge_in_timeout(evutil_socket_t fd, short what, void *arg)
 		edge_in_linger(s);
 		return;
 	}
+	if (s->st == EDGE_IN_PREGREET) {
+		/* the pre-greet wait is over: greet (anything the client
+		 * said meanwhile is read after the greeting) */
+		s->batch++;
+		edge_in_greet_now(s);
+		if (--s->batch == 0)
+			edge_in_flush(s);
+		if (s->st == EDGE_IN_CMD)
+			edge_in_process(s);
+		return;
+	}
 	edge_metrics_inc(EDGE_C_REJ_TIMEOUT);
 	edge_in_tel_abandon(s, "timeout");
 	mx_info("s=%s REJECT client=%s limit=%s reply=\"421 4.4.2\"", s->id,
@@ -406,6 +460,8 @@ edge_in_txn_reset(struct edge_session *s)
 	s->ds_lost_in_data = 0;
 	s->has_data = 0;
 	s->n_rcpt_answered = 0;
+	if (s->filter_begun)
+		edge_filter_txn_end(&s->filter);
 }
 
 /* edge_in_error - count a sender error; end the session at max_errors */
@@ -426,13 +482,57 @@ edge_in_error(struct edge_session *s)
 	return 1;
 }
 
-/* edge_in_greet - send the greeting and start reading commands */
+/*
+ * edge_in_greet_now - the connect stage of the filters, then the
+ * greeting, or a refusal instead of it (554 5.7.1 / 421 4.7.0)
+ */
+static void
+edge_in_greet_now(struct edge_session *s)
+{
+	struct edge_fverdict v;
+
+	edge_filter_connect(&s->filter, &v);
+	if (v.action == PROTO_ACT_REJECT || v.action == PROTO_ACT_TEMPFAIL) {
+		int rej = v.action == PROTO_ACT_REJECT;
+
+		char hits[512];
+
+		edge_filter_hits_text(&s->filter, hits, sizeof(hits));
+		edge_metrics_inc(EDGE_C_REJ_POLICY_CONNECT);
+		mx_info("s=%s REJECT client=%s reason=%s score=%d hits=%s "
+		        "reply=\"%s\"",
+		    s->id, s->peer_text, v.reason, (int)v.score, hits,
+		    rej ? "554 5.7.1" : "421 4.7.0");
+		edge_in_tel_refused(s, "policy_connect");
+		edge_in_reply(s,
+		    "%s %s Service refused to your address (%s, "
+		    "id=%s)",
+		    rej ? "554 5.7.1" : "421 4.7.0", s->conf->hostname,
+		    v.reason, s->id);
+		edge_in_close_after_reply(s);
+		return;
+	}
+	s->st = EDGE_IN_CMD;
+	s->greeted = 1;
+	edge_in_reply(s, "220 %s ESMTP mxedge", s->conf->hostname);
+	edge_in_deadline(s, s->conf->smtp_command_time);
+}
+
+/*
+ * edge_in_greet - start the filters, then greet; with pregreet_time the
+ * greeting waits, and a client that talks first is an early talker
+ */
 static void
 edge_in_greet(struct edge_session *s)
 {
-	s->st = EDGE_IN_CMD;
-	edge_in_reply(s, "220 %s ESMTP mxedge", s->conf->hostname);
-	edge_in_deadline(s, s->conf->smtp_command_time);
+	edge_filter_session_begin(&s->filter, s->conf, s->w->rtxn, s->peer);
+	s->filter_begun = 1;
+	if (s->conf->pregreet_time > 0) {
+		s->st = EDGE_IN_PREGREET;
+		edge_in_deadline(s, s->conf->pregreet_time);
+		return;
+	}
+	edge_in_greet_now(s);
 }
 
 /* edge_in_peer_set - record the client address from a sockaddr */
@@ -659,10 +759,42 @@ edge_in_helo(struct edge_session *s, const struct edge_cmd *c)
 	edge_in_txn_reset(s);
 	if (s->ds_st == EDGE_DS_INTXN)
 		edge_out_abort(s);
+	if (s->filter_begun) {
+		struct edge_fverdict v;
+
+		edge_filter_helo(&s->filter, c->arg, c->arg_len, &v);
+		if (v.action == PROTO_ACT_REJECT ||
+		    v.action == PROTO_ACT_TEMPFAIL) {
+			edge_in_policy_refusal(s, "HELO", &v);
+			s->helo[0] = '\0';
+			return;
+		}
+	}
 	if (s->is_esmtp)
 		edge_in_ehlo_reply(s);
 	else
 		edge_in_reply(s, "250 %s", s->conf->hostname);
+}
+
+/*
+ * edge_in_policy_refusal - a filter verdict refuses a command: 550 5.7.1
+ * or 450 4.7.1 with the reason id, logged and counted
+ */
+static void
+edge_in_policy_refusal(
+    struct edge_session *s, const char *stage, const struct edge_fverdict *v)
+{
+	int rej = v->action == PROTO_ACT_REJECT;
+	char hits[512];
+
+	edge_filter_hits_text(&s->filter, hits, sizeof(hits));
+	edge_metrics_inc(EDGE_C_REJ_POLICY_ENVELOPE);
+	mx_info("s=%s REJECT client=%s stage=%s reason=%s score=%d hits=%s "
+	        "reply=\"%s\"",
+	    s->id, s->peer_text, stage, v->reason, (int)v->score, hits,
+	    rej ? "550 5.7.1" : "450 4.7.1");
+	edge_in_reply(s, "%s %s refused by policy (%s, id=%s)",
+	    rej ? "550 5.7.1" : "450 4.7.1", stage, v->reason, s->id);
 }
 
 /* edge_in_mail - MAIL FROM: answered here; it commits to nothing */
@@ -710,6 +842,19 @@ edge_in_mail(struct edge_session *s, const struct edge_cmd *c)
 		return;
 	}
 	mx_log_escape(s->mail_log, sizeof(s->mail_log), s->mail, (size_t)n);
+	if (s->filter_begun) {
+		struct edge_fverdict v;
+		const char *dom = c->path.is_null ? "" : c->path.domain;
+
+		edge_filter_txn_begin(&s->filter);
+		edge_filter_mail(&s->filter, dom, strlen(dom), &v);
+		if (v.action == PROTO_ACT_REJECT ||
+		    v.action == PROTO_ACT_TEMPFAIL) {
+			edge_in_policy_refusal(s, "Sender", &v);
+			edge_filter_txn_end(&s->filter);
+			return;
+		}
+	}
 	s->mail_size = c->has_size ? c->size : 0;
 	s->mail_8bit = c->body == EDGE_CMD_BODY_8BITMIME;
 	s->has_mail = 1;
@@ -805,6 +950,32 @@ edge_in_rcpt(struct edge_session *s, const struct edge_cmd *c)
 		 * connection an earlier one left open goes elsewhere */
 		edge_out_quit(s);
 		s->route = NULL;
+	}
+	if (s->filter_begun) {
+		struct edge_fverdict v;
+
+		edge_filter_rcpt(&s->filter, c->path.local, c->path.local_len,
+		    c->path.domain, strlen(c->path.domain), &v);
+		if (s->filter.rcpt_unknown) {
+			/* a spam trap answers like an unknown user */
+			s->filter.rcpt_unknown = 0;
+			edge_in_tel_rcpt_cur(s, PROTO_RCPT_TRAP);
+			mx_info(
+			    "s=%s REJECT client=%s rcpt=%s reason=spam_trap "
+			    "reply=\"550 5.1.1\"",
+			    s->id, s->peer_text, esc);
+			edge_in_reply(s,
+			    "550 5.1.1 %s: Recipient address "
+			    "rejected: unknown user",
+			    esc);
+			return;
+		}
+		if (v.action == PROTO_ACT_REJECT ||
+		    v.action == PROTO_ACT_TEMPFAIL) {
+			edge_in_tel_rcpt_cur(s, PROTO_RCPT_OTHER);
+			edge_in_policy_refusal(s, "Recipient", &v);
+			return;
+		}
 	}
 	/* cache key: lower-case domain, local part as sent */
 	n = snprintf(s->rcpt_key, sizeof(s->rcpt_key), "%s@%.*s",
@@ -992,6 +1163,7 @@ edge_in_command(struct edge_session *s, const char *line, size_t len)
 		edge_in_starttls(s);
 		break;
 	case EDGE_CMD_HTTP:
+		s->filter.proto_flags |= EDGE_PF_NON_SMTP;
 		edge_metrics_inc(EDGE_C_REJ_UNKNOWN_CMD);
 		mx_info("s=%s REJECT client=%s reason=non_smtp_command "
 		        "reply=\"421 4.7.0\"",
@@ -1027,7 +1199,7 @@ edge_in_data_out(void *arg, enum edge_data_kind kind, const char *p, size_t len)
 	if (kind == EDGE_DATA_WIRE)
 		edge_out_body(s, p, len);
 	else
-		edge_filter_content(&s->filter, p, len);
+		edge_filter_body(&s->filter, p, len);
 }
 
 /* edge_in_received - the Received: header prepended to every message */
@@ -1084,13 +1256,36 @@ edge_in_local_final(struct edge_session *s, enum edge_ctr ctr,
 	edge_in_deadline(s, s->conf->smtp_command_time);
 }
 
+/*
+ * edge_in_tag - tag mode: a header with the score, prepended while the
+ * body has not streamed yet; it can only carry what was known before
+ * DATA (connection, HELO, envelope), never the content's own verdict
+ */
+static void
+edge_in_tag(struct edge_session *s)
+{
+	struct edge_fverdict v;
+	char hdr[160];
+	int n;
+
+	edge_filter_peek(&s->filter, &v);
+	if (v.action != PROTO_ACT_TAG)
+		return;
+	n = snprintf(hdr, sizeof(hdr), "X-Mxs-Score: %d (%s, id=%s)\r\n",
+	    (int)v.score, v.reason[0] ? v.reason : "score", s->id);
+	if (n > 0 && (size_t)n < sizeof(hdr)) {
+		edge_out_body(s, hdr, (size_t)n);
+		edge_metrics_inc(EDGE_C_TXN_TAGGED);
+	}
+}
+
 /* edge_in_eod - the end of data was seen: decide, then dot or abort */
 static void
 edge_in_eod(struct edge_session *s)
 {
 	const char *reason = NULL;
-	char line[160];
-	enum edge_verdict v;
+	struct edge_fverdict fv;
+	char line[200];
 
 	s->eod_us = edge_in_now_us();
 	edge_metrics_add(EDGE_C_BYTES_IN, (int64_t)s->data.content_bytes);
@@ -1134,8 +1329,9 @@ edge_in_eod(struct edge_session *s)
 		}
 		return;
 	}
-	v = edge_filter_verdict(&s->filter, &reason);
-	if (v == EDGE_VERDICT_REJECT) {
+	edge_filter_eod(&s->filter, &fv);
+	reason = fv.reason[0] ? fv.reason : NULL;
+	if (fv.action == PROTO_ACT_REJECT) {
 		snprintf(line, sizeof(line),
 		    "550 5.7.1 Message rejected by policy (%s, id=%s)",
 		    reason ? reason : "policy", s->id);
@@ -1144,7 +1340,7 @@ edge_in_eod(struct edge_session *s)
 		edge_in_local_final(s, EDGE_C_TXN_REJECTED, "reject", line);
 		return;
 	}
-	if (v == EDGE_VERDICT_TEMPFAIL) {
+	if (fv.action == PROTO_ACT_TEMPFAIL) {
 		snprintf(line, sizeof(line),
 		    "451 4.7.1 Message deferred by policy (%s, id=%s)",
 		    reason ? reason : "policy", s->id);
@@ -1248,6 +1444,12 @@ edge_in_process_batch(struct edge_session *s)
 				return;
 			continue;
 		}
+		if (s->st == EDGE_IN_PREGREET) {
+			/* talking before the greeting: noted, read later */
+			if (avail > 0)
+				s->filter.proto_flags |= EDGE_PF_EARLY_TALKER;
+			return;
+		}
 		if (s->st != EDGE_IN_CMD || avail == 0)
 			return;
 		if (s->commands == 0 && !s->listen_proxy &&
@@ -1277,6 +1479,11 @@ edge_in_process_batch(struct edge_session *s)
 		if (s->line == NULL)
 			s->line = mx_malloc(s->conf->smtp_line_limit + 1);
 		evbuffer_remove(in, s->line, len + 1);
+		/* more commands already sent, while PIPELINING was never
+		 * offered (no EHLO answered yet): a protocol fact */
+		if (!s->is_esmtp && evbuffer_get_length(in) > 0 &&
+		    s->filter_begun)
+			s->filter.proto_flags |= EDGE_PF_BAD_PIPELINING;
 		/* CRLF is the terminator; a bare LF is tolerated in commands
 		 * (smuggling only matters inside DATA) */
 		edge_in_command(s, s->line,
@@ -1468,8 +1675,9 @@ edge_in_ds_done(struct edge_session *s, const struct edge_reply *r)
 
 			edge_data_init(&s->data, &dc, edge_in_data_out, s);
 		}
-		edge_filter_begin(&s->filter, s->conf);
+		edge_filter_data(&s->filter);
 		edge_in_received(s);
+		edge_in_tag(s);
 		s->st = EDGE_IN_DATA;
 		s->has_data = 1;
 		edge_in_reply(s, "354 End data with <CR><LF>.<CR><LF>");
