@@ -406,9 +406,17 @@ edge_filter_hits_text(const struct edge_fctx *f, char *buf, size_t len)
 		    i < f->n_conn_hits ? &f->conn_hits[i]
 		                       : &f->hits[i - f->n_conn_hits];
 
-		n = snprintf(buf + o, len - o, "%s%s%s%s", o ? "," : "", h->id,
-		    h->is_observe ? "(observe)" : "",
-		    h->action == PROTO_ACT_ALLOW ? "(allow)" : "");
+		/* records carry their provenance: source and version */
+		if (h->kind != 0)
+			n = snprintf(buf + o, len - o, "%s%s[%s/%llu]%s%s",
+			    o ? "," : "", h->id, h->source,
+			    (unsigned long long)h->version,
+			    h->is_observe ? "(observe)" : "",
+			    h->action == PROTO_ACT_ALLOW ? "(allow)" : "");
+		else
+			n = snprintf(buf + o, len - o, "%s%s%s", o ? "," : "",
+			    h->id,
+			    h->action == PROTO_ACT_ALLOW ? "(allow)" : "");
 		if (n < 0 || (size_t)n >= len - o) {
 			buf[o] = '\0'; /* cut at a whole id */
 			return;

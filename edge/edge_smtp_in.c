@@ -1229,17 +1229,23 @@ static void
 edge_in_txn_log(struct edge_session *s, const char *verdict, const char *reply,
     size_t reply_len)
 {
-	char esc[MX_LOG_ESC_SIZE];
+	char esc[MX_LOG_ESC_SIZE], hits[512] = "";
+	int score = 0;
 
 	while (reply_len > 0 &&
 	       (reply[reply_len - 1] == '\n' || reply[reply_len - 1] == '\r'))
 		reply_len--;
+	if (s->filter_begun) {
+		edge_filter_hits_text(&s->filter, hits, sizeof(hits));
+		score = s->filter.conn_score + s->filter.score;
+	}
 	mx_info("s=%s TXN client=%s helo=\"%s\" from=%s rcpts=%u/%u "
-	        "size=%llu verdict=%s reply=\"%s\" ms=%llu",
+	        "size=%llu verdict=%s reply=\"%s\" ms=%llu score=%d hits=%s",
 	    s->id, s->peer_text, s->helo, s->mail_log, s->n_rcpt_ok, s->n_rcpt,
 	    (unsigned long long)s->data.content_bytes, verdict,
 	    mx_log_escape(esc, sizeof(esc), reply, reply_len),
-	    (unsigned long long)(edge_in_now_ms() - s->txn_start_ms));
+	    (unsigned long long)(edge_in_now_ms() - s->txn_start_ms), score,
+	    hits[0] ? hits : "-");
 }
 
 /* edge_in_local_final - end a transaction with the edge's own reply */
