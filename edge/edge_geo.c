@@ -26,7 +26,7 @@
  * hostile. Limits: EDGE_GEO_RULE_TEXT_MAX bytes per rule,
  * EDGE_GEO_RULES_MAX rules, scores within EDGE_GEO_SCORE_MIN..MAX.
  */
-#include "edge/edge_geo.h"
+#include "edge/edge.h"
 
 #include <errno.h>
 #include <netinet/in.h>

@@ -22,7 +22,7 @@
 
 #include "proto/proto_record.h"
 
-#include "edge/edge_geo.h"
+#include "edge/edge.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -41,7 +41,7 @@
 
 #include "proto/proto_record.h"
 
-#include "edge/edge_geo.h"
+#include "edge/edge.h"
 
 #define GT_PATH_MAX 1024
 #define GT_THREADS 4
