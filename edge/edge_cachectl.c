@@ -11,6 +11,11 @@
  *   mxcache -d DIR del KIND KEY
  *   mxcache -d DIR get KIND KEY
  *   mxcache -d DIR lookup ip ADDRESS | domain NAME
+ *   mxcache -d DIR sig FILE.eml [--action A] [--ttl T] [--source S]
+ *           [--reason R] [--observe]
+ * "sig" computes a message's near-duplicate fingerprint exactly as the
+ * edge's content layer does (proto_content.h) and puts one fp record per
+ * band, each carrying the signature, so the next similar message matches.
  * KIND: ip, net, domain, fp (hex key), hash (hex key), rcpt-policy,
  * config. Exit: 0 done or found, 1 not found, 2 bad usage or input.
  * Trust: the operator's command line; every key goes through the same
@@ -21,8 +26,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/mx_alloc.h"
 #include "lib/mx_err.h"
 #include "lib/mx_parse.h"
+#include "proto/proto_content.h"
 #include "proto/proto_record.h"
 #include "proto/proto_store.h"
 
@@ -37,6 +44,7 @@ edge_cachectl_usage(void)
 	    "[--data-hex HEX]\n"
 	    "       mxcache -d DIR del|get KIND KEY\n"
 	    "       mxcache -d DIR lookup ip ADDRESS | domain NAME\n"
+	    "       mxcache -d DIR sig FILE.eml [--action A] [--ttl T] ...\n"
 	    "KIND: ip net domain fp hash rcpt-policy config; "
 	    "A: score allow tag tempfail reject\n");
 	return 2;
@@ -86,6 +94,68 @@ edge_cachectl_key(int kind, const char *text, uint8_t *key, size_t *len)
 	}
 }
 
+/*
+ * edge_cachectl_sig - put the fingerprint bands of a message file, each
+ * with the compact signature, in one write transaction
+ */
+static int
+edge_cachectl_sig(
+    struct proto_store *st, const char *path, struct proto_record *r)
+{
+	struct proto_content_result *res = NULL;
+	struct proto_txn *t = NULL;
+	uint8_t *msg = NULL;
+	size_t len = 0, cap = 1 << 20;
+	FILE *f = fopen(path, "rb");
+	unsigned b;
+	int rc = MX_EIO;
+
+	if (f == NULL) {
+		fprintf(stderr, "mxcache: %s: cannot open\n", path);
+		return MX_EIO;
+	}
+	msg = mx_malloc(cap);
+	len = fread(msg, 1, cap, f);
+	if (!feof(f)) {
+		fprintf(stderr, "mxcache: %s: larger than 1 MiB\n", path);
+		rc = MX_ETOOBIG;
+		goto out;
+	}
+	res = mx_calloc(1, sizeof(*res));
+	if ((rc = proto_content_analyze(msg, len, res)) != 0)
+		goto out;
+	if (!res->fp.is_valid) {
+		fprintf(stderr,
+		    "mxcache: %s: too little text for a "
+		    "fingerprint\n",
+		    path);
+		rc = MX_EINVAL;
+		goto out;
+	}
+	r->kind = PROTO_KIND_FP;
+	proto_fp_sig8(&res->fp, r->data);
+	r->data_len = PROTO_FP_SIG_LEN;
+	if ((rc = proto_store_write_begin(st, &t)) != 0)
+		goto out;
+	for (b = 0; b < PROTO_FP_BANDS && rc == 0; b++) {
+		memcpy(r->key, res->fp.keys[b], PROTO_FP_KEY_LEN);
+		r->key_len = PROTO_FP_KEY_LEN;
+		rc = proto_store_apply(t, r);
+	}
+	if (rc != 0)
+		proto_store_abort(t);
+	else
+		rc = proto_store_commit(t);
+	if (rc == 0)
+		printf("fp bands=%u file=%s\n", PROTO_FP_BANDS, path);
+out:
+	if (f != NULL)
+		fclose(f);
+	mx_free(res);
+	mx_free(msg);
+	return rc;
+}
+
 /* edge_cachectl_print - one record as a line of key=value */
 static void
 edge_cachectl_print(const struct proto_record *r)
@@ -121,7 +191,9 @@ main(int argc, char **argv)
 	dir = argv[2];
 	cmd = argv[3];
 	kind = proto_kind_parse(argv[4], strlen(argv[4]));
-	if (strcmp(cmd, "lookup") == 0) {
+	if (strcmp(cmd, "sig") == 0) {
+		kind = PROTO_KIND_FP;
+	} else if (strcmp(cmd, "lookup") == 0) {
 		if (argc != 6)
 			return edge_cachectl_usage();
 	} else if (kind < 0 || argc < 6) {
@@ -131,7 +203,8 @@ main(int argc, char **argv)
 	r.kind = (uint8_t)(kind > 0 ? kind : 0);
 	r.op = PROTO_OP_PUT;
 	r.action = PROTO_ACT_REJECT;
-	for (i = 6; i < argc; i++) {
+	/* options follow KIND KEY, or FILE for sig */
+	for (i = strcmp(cmd, "sig") == 0 ? 5 : 6; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int64_t sv;
 
@@ -185,6 +258,14 @@ main(int argc, char **argv)
 	if ((rc = proto_store_open(dir, &o, &st)) != 0) {
 		fprintf(stderr, "mxcache: %s: %s\n", dir, mx_strerror(rc));
 		return 2;
+	}
+	if (strcmp(cmd, "sig") == 0) {
+		rc = edge_cachectl_sig(st, argv[4], &r);
+		if (rc != 0 && rc != MX_EINVAL && rc != MX_ETOOBIG &&
+		    rc != MX_EIO)
+			fprintf(stderr, "mxcache: %s\n", mx_strerror(rc));
+		status = rc == 0 ? 0 : 2;
+		goto out;
 	}
 	if (strcmp(cmd, "lookup") == 0) {
 		uint8_t key[16];

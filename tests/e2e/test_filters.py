@@ -239,3 +239,36 @@ def test_bad_helo_scores_without_refusing(edge, sink):
     r = send(edge, helo="[192.0.2.1]")
     assert r["final"].code == 250
     assert sink.count == 1
+
+
+CAMPAIGN = (
+    "Dear {name},\n\n"
+    "You have been selected to receive an exclusive offer on premium "
+    "watches and luxury handbags at ninety percent off the retail price. "
+    "Order today from our trusted online store before this limited time "
+    "offer expires forever. Your personal coupon code is {code} and it is "
+    "valid until {date}.\n\n"
+    "Visit http://shop.offers.test/r/{code} to claim your discount now.\n\n"
+    "Best regards,\nThe Premium Deals Team\n")
+
+
+def test_fingerprint_of_a_sample_refuses_personalised_copies(edge, sink,
+                                                            tmp_path):
+    sample = tmp_path / "sample.eml"
+    sample.write_bytes(make_message(
+        subject="exclusive offer",
+        body=CAMPAIGN.format(name="Alice", code="A1B2C3", date="1 May")))
+    rc, out = mxcache(edge, "sig", str(sample), "--action", "reject",
+                      "--reason", "campaign 42")
+    assert rc == 0, out
+    # another recipient's copy: other name, code, date, tracking URL
+    copy = make_message(subject="exclusive offer", body=CAMPAIGN.format(
+        name="Bob Smith", code="Z9Y8X7W6", date="17 June"))
+    r = send(edge, data=copy)
+    assert r["final"].code == 550 and "fp:" in r["final"].text, r
+    # unrelated mail is not caught by it
+    other = make_message(body="Hi Carol, the meeting notes from Tuesday "
+                         "are attached; let me know if the budget figures "
+                         "for the third quarter look right to you.\n")
+    assert send(edge, data=other)["final"].code == 250
+    assert sink.count == 1
