@@ -1,7 +1,7 @@
 """Demo traffic for the local stack (ops/stack): real SMTP through a real
 mxedge to a real destination sink, printing what happened to each message.
 
-Usage: python3 ops/demo.py EDGE_PORT SINK_PORT METRICS_PORT
+Usage: python3 ops/demo.py EDGE_PORT SINK_PORT METRICS_PORT MXCACHE DATA_DIR
 Exits non-zero when any step did not get the reply it should, so the
 stack command doubles as a smoke test.
 """
@@ -10,11 +10,13 @@ import re
 import smtplib
 import socket
 import ssl
+import subprocess
 import sys
 import time
 import urllib.request
 
 EDGE, SINK, METRICS = (int(a) for a in sys.argv[1:4])
+MXCACHE, CACHE_DIR = sys.argv[4], sys.argv[5]
 HOST = "127.0.0.1"
 
 MSG = ("From: <alice@partner.test>\r\nTo: <{rcpt}>\r\n"
@@ -110,6 +112,12 @@ check("SMTP smuggling attempt (bare LF dot)",
           b"Subject: hi\r\n\r\nhello\n.\nMAIL FROM:<x@evil.test>\r\n"
           b"RCPT TO:<bob@example.com>\r\nDATA\r\nsmuggled\r\n.\r\n"),
       "550 5.6.11", "the destination got nothing")
+subprocess.run([MXCACHE, "-d", CACHE_DIR, "put", "domain", "spammer.test",
+                "--action", "reject", "--reason", "demo block"],
+               check=True, capture_output=True)
+check("sender domain blocked by a cache record",
+      send("bob@example.com", "hi", sender="promo@mail.spammer.test"),
+      "550 5.7.1", "mxcache put domain spammer.test --action reject")
 check("destination down for its domain",
       send("dave@down.example", "nobody home"), "451 4.4.1",
       "a 4xx, never a 250")
@@ -123,6 +131,7 @@ for name in ('mxedge_transactions_total{verdict="accepted"}',
              'mxedge_recipients_total{result="cache_unknown"}',
              'mxedge_recipients_total{result="relay_denied"}',
              'mxedge_rejects_total{reason="bare_newline"}',
+             'mxedge_rejects_total{reason="policy_envelope"}',
              'mxedge_tls_sessions_total{dir="inbound"}'):
     print("  %-52s %d" % (name, metric(name)))
 bad = results.count(False)
