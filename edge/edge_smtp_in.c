@@ -519,6 +519,26 @@ edge_in_greet_now(struct edge_session *s)
 }
 
 /*
+ * edge_in_tel_event - the session's telemetry subscribes to the filter
+ * event channel: URL hosts, body and attachment hashes and fingerprint
+ * band keys go into the transaction's event (bounded by its lists:
+ * PROTO_EV_URLS_MAX hosts, PROTO_EV_HASHES_MAX hashes, the first
+ * PROTO_EV_FPS_MAX of the PROTO_FP_BANDS band keys)
+ */
+static void
+edge_in_tel_event(void *arg, enum edge_fev ev, const uint8_t *p, size_t len)
+{
+	struct edge_session *s = arg;
+
+	if (ev == EDGE_FEV_URL_HOST)
+		(void)edge_tel_add(&s->tel, EDGE_TEL_F_URL, p, len);
+	else if (ev == EDGE_FEV_HASH)
+		(void)edge_tel_add(&s->tel, EDGE_TEL_F_HASH, p, len);
+	else if (ev == EDGE_FEV_FP_BAND)
+		(void)edge_tel_add(&s->tel, EDGE_TEL_F_FP, p, len);
+}
+
+/*
  * edge_in_greet - start the filters, then greet; with pregreet_time the
  * greeting waits, and a client that talks first is an early talker
  */
@@ -526,6 +546,8 @@ static void
 edge_in_greet(struct edge_session *s)
 {
 	edge_filter_session_begin(&s->filter, s->conf, s->w->rtxn, s->peer);
+	s->filter.listener = edge_in_tel_event;
+	s->filter.listener_arg = s;
 	s->filter_begun = 1;
 	if (s->conf->pregreet_time > 0) {
 		s->st = EDGE_IN_PREGREET;

@@ -78,7 +78,8 @@ def test_transactions_arrive_and_decode_to_what_happened(
     sub = mqtt.subscriber(broker)
     t0 = int(time.time() * 1000)
     edge = telemetry_edge(edge_factory, sink, tmp_path, broker.addr)
-    ok_msg = make_message(subject="accepted")
+    ok_msg = make_message(subject="accepted",
+                          body="see https://News.Example.ORG/a?x=1\n")
     rej_msg = make_message(subject="rejected",
                            extra_headers=["X-Mxs-Test-Verdict: reject"])
     tmp_msg = make_message(subject="deferred",
@@ -136,7 +137,16 @@ def test_transactions_arrive_and_decode_to_what_happened(
         assert e["helo"] == b"Client-Helo.Test"
         assert t0 <= e["ts_ms"] <= t1
         assert e["flags"] == 0 and e["_unknown"] == []
-        assert e["fps"] == e["hashes"] == e["urls"] == []
+        # too little text for a fingerprint in these messages
+        assert e["fps"] == []
+    # what the content layer found travels with the event: URL hosts and
+    # the normalised-body hash key ([1][SHA-256]); none without DATA
+    assert acc["urls"] == [b"news.example.org"]
+    for e in (acc, rej, tmp):
+        assert len(e["hashes"]) == 1, e["hashes"]
+        assert len(e["hashes"][0]) == 33 and e["hashes"][0][0] == 1
+    assert rej["urls"] == tmp["urls"] == []
+    assert harv["hashes"] == harv["urls"] == []
 
     assert acc["verdict"] == V_ACCEPT and acc["reasons"] == []
     assert acc["sender_domain"] == b"sender-a.test"
