@@ -43,7 +43,7 @@ struct mx_cfg_test_report {
 	unsigned count;
 	unsigned line[MX_CFG_TEST_REPORTS];
 	char msg[MX_CFG_TEST_REPORTS][MX_CFG_ERR_MAX];
-	char file[64];
+	char file[4200]; /* as long as any path a test builds */
 };
 
 static char mx_cfg_test_dir[4096]; /* scratch directory for this run */
