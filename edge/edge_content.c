@@ -3,9 +3,11 @@
  * proto_content.h run over the message as it streams, and the cache
  * lookups of what it finds
  *
- * The analyser is created when the first message of a session reaches
- * DATA and reset for each further one (its state is bounded by
- * PROTO_CONTENT_MEM_MAX whatever the message size). What it learns is
+ * A message that reaches DATA takes an analyser from its worker thread's
+ * pool (a new one when the pool is empty) and gives it back when the
+ * transaction ends, so an idle session holds none; the pool keeps at most
+ * EDGE_CONTENT_POOL_MAX idle ones per worker. The analyser's state is
+ * bounded by PROTO_CONTENT_MEM_MAX whatever the message size. What it learns is
  * published on the event channel as soon as it is known: URL hosts while
  * the body streams, attachment types and hashes as each attachment ends,
  * fingerprint band keys and the body hash at the end of data. This layer
@@ -25,6 +27,24 @@
 
 #include "lib/mx_err.h"
 #include "proto/proto_content.h"
+
+/* idle analysers kept per worker thread (each ~48 KiB) */
+#define EDGE_CONTENT_POOL_MAX 16
+
+/* edge_content_pool - one worker thread's idle analysers */
+static _Thread_local struct {
+	struct proto_content *idle[EDGE_CONTENT_POOL_MAX];
+	size_t n;
+} edge_content_pool;
+
+/* edge_content_pool_drain - free this thread's idle analysers */
+void
+edge_content_pool_drain(void)
+{
+	while (edge_content_pool.n > 0)
+		proto_content_free(
+		    edge_content_pool.idle[--edge_content_pool.n]);
+}
 
 /* edge_content_cb - the analyser's events onto the channel */
 static void
@@ -53,10 +73,14 @@ edge_content_data(struct edge_fctx *f)
 	int rc;
 
 	f->content_ok = 0;
-	if (f->content == NULL)
+	if (f->content == NULL && edge_content_pool.n > 0)
+		f->content = edge_content_pool.idle[--edge_content_pool.n];
+	if (f->content == NULL) {
 		rc = proto_content_new(edge_content_cb, f, &f->content);
-	else
+	} else {
+		proto_content_bind(f->content, edge_content_cb, f);
 		rc = proto_content_reset(f->content);
+	}
 	if (rc != 0) {
 		edge_filter_layer_failed(f, EDGE_LAYER_CONTENT);
 		return;
@@ -155,11 +179,28 @@ edge_content_event(
 	edge_filter_hit_add(f, EDGE_LAYER_CONTENT, &r, id, r.score, r.action);
 }
 
+/* edge_content_txn_end - the analyser goes back to the worker's pool */
+static void
+edge_content_txn_end(struct edge_fctx *f)
+{
+	f->content_ok = 0;
+	if (f->content == NULL)
+		return;
+	if (edge_content_pool.n < EDGE_CONTENT_POOL_MAX) {
+		proto_content_bind(f->content, NULL, NULL);
+		edge_content_pool.idle[edge_content_pool.n++] = f->content;
+	} else {
+		proto_content_free(f->content);
+	}
+	f->content = NULL;
+}
+
 const struct edge_layer edge_layer_content = {
     .name = "content",
     .data = edge_content_data,
     .body = edge_content_body,
     .eod = edge_content_eod,
+    .txn_end = edge_content_txn_end,
     .subscribes = (1u << EDGE_FEV_FP_BAND) | (1u << EDGE_FEV_HASH),
     .on_event = edge_content_event,
 };

@@ -83,14 +83,20 @@ edge_filter_timed(struct edge_fctx *f, int layer, uint64_t t0)
 		edge_filter_layer_failed(f, (enum edge_layer_id)layer);
 }
 
-/* EDGE_FILTER_RUN - call a hook of every enabled layer, timed */
+/*
+ * EDGE_FILTER_RUN - call a hook of every enabled layer, timed. A layer
+ * that failed or overran in this transaction is not called again until
+ * the next one: its fail rule stands, and the chain's time stays within
+ * the layers' budgets (plus one hook call each).
+ */
 #define EDGE_FILTER_RUN(f, hook, ...)                                          \
 	do {                                                                   \
 		int i_;                                                        \
 		for (i_ = 0; i_ < EDGE_LAYER__COUNT; i_++) {                   \
 			const struct edge_layer *l_ = edge_filter_table[i_];   \
 			uint64_t t0_;                                          \
-			if (l_->hook == NULL || !edge_filter_on((f), i_))      \
+			if (l_->hook == NULL || !edge_filter_on((f), i_) ||    \
+			    ((f)->layer_failed & (1u << i_)))                  \
 				continue;                                      \
 			t0_ = edge_filter_now_ns();                            \
 			l_->hook((f), ##__VA_ARGS__);                          \
@@ -110,7 +116,7 @@ edge_filter_publish(
 		uint64_t t0;
 
 		if (l->on_event == NULL || !(l->subscribes & (1u << ev)) ||
-		    !edge_filter_on(f, i))
+		    !edge_filter_on(f, i) || (f->layer_failed & (1u << i)))
 			continue;
 		t0 = edge_filter_now_ns();
 		l->on_event(f, ev, p, len);
@@ -292,11 +298,16 @@ edge_filter_txn_begin(struct edge_fctx *f)
 		f->reason[0] = '\0';
 }
 
-/* edge_filter_txn_end - back to connection level */
+/* edge_filter_txn_end - back to connection level; layers let go */
 void
 edge_filter_txn_end(struct edge_fctx *f)
 {
+	int i;
+
 	f->in_txn = 0;
+	for (i = 0; i < EDGE_LAYER__COUNT; i++)
+		if (edge_filter_table[i]->txn_end != NULL)
+			edge_filter_table[i]->txn_end(f);
 }
 
 /* edge_filter_mail - sender domain */

@@ -165,6 +165,9 @@ struct edge_layer {
 	void (*data)(struct edge_fctx *f);
 	void (*body)(struct edge_fctx *f, const char *p, size_t len);
 	void (*eod)(struct edge_fctx *f);
+	/* the transaction is over (any outcome, even after the layer
+	 * failed): release what it holds for one message */
+	void (*txn_end)(struct edge_fctx *f);
 	/* event channel: called for each event this layer subscribes to */
 	uint32_t subscribes; /* bit per enum edge_fev */
 	void (*on_event)(struct edge_fctx *f, enum edge_fev ev,
@@ -237,6 +240,11 @@ extern const struct edge_layer edge_layer_geo;
 extern const struct edge_layer edge_layer_protocol;
 extern const struct edge_layer edge_layer_envelope;
 extern const struct edge_layer edge_layer_content;
+/*
+ * edge_content_pool_drain - free the calling worker thread's idle
+ * analysers (at the thread's exit)
+ */
+void edge_content_pool_drain(void);
 extern const struct edge_layer edge_layer_policy;
 
 #define EDGE_VERSION "0.1.0"

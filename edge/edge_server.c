@@ -141,6 +141,7 @@ edge_server_worker_main(void *arg)
 	struct edge_worker *w = arg;
 
 	event_base_dispatch(w->base);
+	edge_content_pool_drain();
 	return NULL;
 }
 

@@ -121,6 +121,14 @@ proto_content_reset(struct proto_content *c)
 	return 0;
 }
 
+/* proto_content_bind - a new owner's callback */
+void
+proto_content_bind(struct proto_content *c, proto_content_fn fn, void *arg)
+{
+	c->fn = fn;
+	c->arg = arg;
+}
+
 /* proto_content_url_found - a host: de-duplicate, keep, report */
 static void
 proto_content_url_found(

@@ -215,6 +215,12 @@ void proto_content_free(struct proto_content *c);
  */
 int proto_content_reset(struct proto_content *c);
 /*
+ * proto_content_bind - give a (pooled) analyser a new event callback;
+ * fn may be NULL. Call before the first feed of a message.
+ */
+void proto_content_bind(
+    struct proto_content *c, proto_content_fn fn, void *arg);
+/*
  * proto_content_feed - push message bytes (CRLF or LF line ends, the
  * transparency dots already removed), split anywhere. Returns 0,
  * MX_ESTATE after finish, MX_EIO when a digest fails (internal fault).

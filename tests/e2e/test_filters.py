@@ -272,3 +272,42 @@ def test_fingerprint_of_a_sample_refuses_personalised_copies(edge, sink,
                          "for the third quarter look right to you.\n")
     assert send(edge, data=other)["final"].code == 250
     assert sink.count == 1
+
+
+def big_message(mib=3):
+    """A message whose content analysis takes well over a millisecond:
+    varied text lines (no two alike) with a URL every few lines."""
+    lines = []
+    i = size = 0
+    while size < mib << 20:
+        lines.append("line %d of a long report, item %x: see "
+                     "http://host%d.report.test/p/%d for details" %
+                     (i, i * 2654435761 & 0xffffffff, i % 97, i))
+        size += len(lines[-1]) + 1
+        i += 1
+    return make_message(subject="a long report", body="\n".join(lines))
+
+
+def test_layer_over_its_budget_applies_fail_closed_then_fail_open(
+        edge_factory, sink):
+    # fail closed: the content layer overruns 1 ms on a 3 MiB message;
+    # the message is tempfailed with the layer named, the sink has nothing
+    e = edge_factory([ROUTE % sink.port],
+                     args=["--filter-budget-time", "1ms",
+                           "--fail-closed", "content"])
+    failures = 'mxedge_filter_failures_total{layer="content"}'
+    r = send(e, data=big_message())
+    assert r["final"].code == 451 and r["final"].enh == "4.7.1", r
+    assert "content:failed" in r["final"].text, r
+    assert e.metric(failures) == 1
+    assert sink.count == 0
+    # the budget is per transaction: a small message goes through
+    assert send(e)["final"].code == 250
+    assert e.metric(failures) == 1
+    assert sink.count == 1
+    # fail open (the default): the same overrun is counted, the mail goes
+    e2 = edge_factory([ROUTE % sink.port],
+                      args=["--filter-budget-time", "1ms"])
+    assert send(e2, data=big_message())["final"].code == 250
+    assert e2.metric(failures) == 1
+    assert sink.count == 2
