@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "lib/mx_ascii.h"
 #include "lib/mx_err.h"
 
 /* edge_envelope_domain - look a domain up and record a hit as what:name */
@@ -96,15 +97,9 @@ edge_envelope_rcpt(struct edge_fctx *f, const char *local, size_t llen,
 
 	if (llen + 1 + dlen >= sizeof(addr))
 		return;
-	for (i = 0; i < llen; i++)
-		addr[i] =
-		    (char)(local[i] >= 'A' && local[i] <= 'Z' ? local[i] + 32
-		                                              : local[i]);
+	mx_ascii_lower_copy(addr, local, llen);
 	addr[llen] = '@';
-	for (i = 0; i < dlen; i++)
-		addr[llen + 1 + i] =
-		    (char)(domain[i] >= 'A' && domain[i] <= 'Z' ? domain[i] + 32
-		                                                : domain[i]);
+	mx_ascii_lower_copy(addr + llen + 1, domain, dlen);
 	n = llen + 1 + dlen;
 	addr[n] = '\0';
 	for (i = 0; i < c->n_traps; i++) {

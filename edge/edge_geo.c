@@ -40,6 +40,7 @@
 #include <maxminddb.h>
 
 #include "lib/mx_alloc.h"
+#include "lib/mx_ascii.h"
 #include "lib/mx_err.h"
 #include "lib/mx_parse.h"
 
@@ -589,27 +590,6 @@ edge_geo_trim(const char *s, size_t *len)
 	return s;
 }
 
-/* edge_geo_lower - ASCII lower case of one byte */
-static char
-edge_geo_lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-}
-
-/* edge_geo_upper - ASCII upper case of one byte */
-static char
-edge_geo_upper(char c)
-{
-	return c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
-}
-
-/* edge_geo_is_alpha - ASCII letter */
-static int
-edge_geo_is_alpha(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
 /* edge_geo_eq - s[0..len) equals lower-case word, ignoring case */
 static int
 edge_geo_eq(const char *s, size_t len, const char *word)
@@ -619,7 +599,7 @@ edge_geo_eq(const char *s, size_t len, const char *word)
 	if (len != strlen(word))
 		return 0;
 	for (i = 0; i < len; i++)
-		if (edge_geo_lower(s[i]) != word[i])
+		if ((char)mx_ascii_lower((uint8_t)s[i]) != word[i])
 			return 0;
 	return 1;
 }
@@ -647,16 +627,17 @@ edge_geo_parse_key(const char *k, size_t len, struct edge_geo_rule *rule,
 	char show[EDGE_GEO_RULE_TEXT_MAX + 1];
 	int rc;
 
-	if (len == 2 && edge_geo_is_alpha(k[0]) && edge_geo_is_alpha(k[1])) {
+	if (len == 2 && mx_ascii_is_alpha((uint8_t)k[0]) &&
+	    mx_ascii_is_alpha((uint8_t)k[1])) {
 		rule->kind = EDGE_GEO_RULE_COUNTRY;
-		rule->cc[0] = edge_geo_upper(k[0]);
-		rule->cc[1] = edge_geo_upper(k[1]);
+		rule->cc[0] = (char)mx_ascii_upper((uint8_t)k[0]);
+		rule->cc[1] = (char)mx_ascii_upper((uint8_t)k[1]);
 		rule->cc[2] = '\0';
 		return 0;
 	}
 	edge_geo_show(k, len, show);
-	if (len > 2 && edge_geo_lower(k[0]) == 'a' &&
-	    edge_geo_lower(k[1]) == 's') {
+	if (len > 2 && (char)mx_ascii_lower((uint8_t)k[0]) == 'a' &&
+	    (char)mx_ascii_lower((uint8_t)k[1]) == 's') {
 		rc = mx_parse_u64(k + 2, len - 2, 1, UINT32_MAX, &v);
 		if (rc == MX_ERANGE) {
 			edge_geo_err(err, errlen,
@@ -865,8 +846,8 @@ edge_geo_decide(const struct edge_geo_rules *r, const char *cc, uint32_t asn,
 		x = edge_geo_rule_find(r, EDGE_GEO_RULE_ASN, NULL, asn);
 	if (x == NULL && cc != NULL && cc[0] != '\0' && cc[1] != '\0' &&
 	    cc[2] == '\0') {
-		up[0] = edge_geo_upper(cc[0]);
-		up[1] = edge_geo_upper(cc[1]);
+		up[0] = (char)mx_ascii_upper((uint8_t)cc[0]);
+		up[1] = (char)mx_ascii_upper((uint8_t)cc[1]);
 		up[2] = '\0';
 		x = edge_geo_rule_find(r, EDGE_GEO_RULE_COUNTRY, up, 0);
 	}

@@ -37,6 +37,7 @@
 #include <openssl/err.h>
 
 #include "lib/mx_alloc.h"
+#include "lib/mx_ascii.h"
 #include "lib/mx_err.h"
 #include "lib/mx_log.h"
 
@@ -232,7 +233,7 @@ edge_in_tel_rcpt_cur(struct edge_session *s, uint8_t result)
 {
 	const char *p = s->rcpt_cur, *at;
 	char dom[EDGE_CMD_DOMAIN_MAX + 1];
-	size_t len = strlen(p), dlen, i;
+	size_t len = strlen(p), dlen;
 
 	if (len < 3 || p[0] != '<' || p[len - 1] != '>')
 		return;
@@ -243,10 +244,7 @@ edge_in_tel_rcpt_cur(struct edge_session *s, uint8_t result)
 	dlen = (size_t)(p + len - 1 - (at + 1));
 	if (dlen >= sizeof(dom))
 		return;
-	for (i = 0; i < dlen; i++)
-		dom[i] =
-		    (char)(at[1 + i] >= 'A' && at[1 + i] <= 'Z' ? at[1 + i] + 32
-		                                                : at[1 + i]);
+	mx_ascii_lower_copy(dom, at + 1, dlen);
 	edge_in_tel_rcpt(s, p + 1, (size_t)(at - p - 1), dom, dlen, result);
 }
 

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/mx_ascii.h"
 #include "lib/mx_err.h"
 #include "proto/proto_content_int.h"
 
@@ -205,15 +206,10 @@ static const struct proto_ext *
 proto_ext_find(const char *p, size_t n)
 {
 	char e[8];
-	size_t i;
 
 	if (n == 0 || n >= sizeof(e))
 		return NULL;
-	for (i = 0; i < n; i++) {
-		char c = p[i];
-
-		e[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-	}
+	mx_ascii_lower_copy(e, p, n);
 	e[n] = '\0';
 	return bsearch(e, proto_exts,
 	    sizeof(proto_exts) / sizeof(proto_exts[0]), sizeof(proto_exts[0]),

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lib/mx_ascii.h"
 #include "lib/mx_err.h"
 #include "proto/proto_content_int.h"
 
@@ -412,11 +413,7 @@ proto_decode_cs_lookup(const uint8_t *name, size_t len)
 		if (strlen(a) != len)
 			continue;
 		for (k = 0; k < len; k++) {
-			uint8_t c = name[k];
-
-			if (c >= 'A' && c <= 'Z')
-				c = (uint8_t)(c + 32);
-			if (c != (uint8_t)a[k])
+			if (mx_ascii_lower(name[k]) != (uint8_t)a[k])
 				break;
 		}
 		if (k == len)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/mx_ascii.h"
 #include "proto/proto_content_int.h"
 
 enum {
@@ -224,13 +225,6 @@ proto_html_init(struct proto_html *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* proto_html_lower - ASCII lower case */
-static uint8_t
-proto_html_lower(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
 /* proto_html_blank - HTML white space */
 static int
 proto_html_blank(uint8_t c)
@@ -238,18 +232,11 @@ proto_html_blank(uint8_t c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
 }
 
-/* proto_html_alpha - ASCII letter */
-static int
-proto_html_alpha(uint8_t c)
-{
-	return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
-}
-
 /* proto_html_alnum - ASCII letter or digit */
 static int
 proto_html_alnum(uint8_t c)
 {
-	return proto_html_alpha(c) || (c >= '0' && c <= '9');
+	return mx_ascii_is_alpha(c) || (c >= '0' && c <= '9');
 }
 
 /* proto_html_emit - decoded bytes to the text or the captured value */
@@ -419,9 +406,9 @@ proto_html_step(
 {
 	switch (h->st) {
 	case PROTO_HS_LT:
-		if (proto_html_alpha(c)) {
+		if (mx_ascii_is_alpha(c)) {
 			h->is_end = 0;
-			h->tag[0] = (char)proto_html_lower(c);
+			h->tag[0] = (char)mx_ascii_lower(c);
 			h->tag_len = 1;
 			h->st = PROTO_HS_TAGNAME;
 		} else if (c == '/') {
@@ -437,9 +424,9 @@ proto_html_step(
 		}
 		return 1;
 	case PROTO_HS_ENDLT:
-		if (proto_html_alpha(c)) {
+		if (mx_ascii_is_alpha(c)) {
 			h->is_end = 1;
-			h->tag[0] = (char)proto_html_lower(c);
+			h->tag[0] = (char)mx_ascii_lower(c);
 			h->tag_len = 1;
 			h->st = PROTO_HS_TAGNAME;
 		} else {
@@ -454,14 +441,14 @@ proto_html_step(
 			proto_html_name_done(h);
 			proto_html_tag_end(h, o);
 		} else if (h->tag_len < PROTO_HTML_NAME_MAX - 1) {
-			h->tag[h->tag_len++] = (char)proto_html_lower(c);
+			h->tag[h->tag_len++] = (char)mx_ascii_lower(c);
 		}
 		return 1;
 	case PROTO_HS_TAG:
 		if (c == '>') {
 			proto_html_tag_end(h, o);
 		} else if (!proto_html_blank(c) && c != '/') {
-			h->attr[0] = (char)proto_html_lower(c);
+			h->attr[0] = (char)mx_ascii_lower(c);
 			h->attr_len = 1;
 			h->st = PROTO_HS_ATTRNAME;
 		}
@@ -477,7 +464,7 @@ proto_html_step(
 		} else if (c == '/') {
 			h->st = PROTO_HS_TAG;
 		} else if (h->attr_len < PROTO_HTML_NAME_MAX - 1) {
-			h->attr[h->attr_len++] = (char)proto_html_lower(c);
+			h->attr[h->attr_len++] = (char)mx_ascii_lower(c);
 		}
 		return 1;
 	case PROTO_HS_AFTERNAME:
@@ -570,7 +557,7 @@ proto_html_step(
 			}
 			h->raw_pos = 0;
 		}
-		if (proto_html_lower(c) == (uint8_t)end[h->raw_pos])
+		if (mx_ascii_lower(c) == (uint8_t)end[h->raw_pos])
 			h->raw_pos++;
 		else
 			h->raw_pos = c == '<' ? 1 : 0;

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/mx_ascii.h"
 #include "lib/mx_err.h"
 #include "proto/proto_content_int.h"
 
@@ -105,13 +106,6 @@ proto_mime_init(struct proto_content *c)
 	c->res.parts = 1;
 }
 
-/* proto_lower - ASCII lower case */
-static uint8_t
-proto_lower(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
 /* proto_ieq - case-insensitive equality of p[0..n) and a C string */
 static int
 proto_ieq(const uint8_t *p, size_t n, const char *s)
@@ -121,7 +115,7 @@ proto_ieq(const uint8_t *p, size_t n, const char *s)
 	if (strlen(s) != n)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (proto_lower(p[i]) != (uint8_t)s[i])
+		if (mx_ascii_lower(p[i]) != (uint8_t)s[i])
 			return 0;
 	return 1;
 }
@@ -271,8 +265,8 @@ proto_mime_pct(const uint8_t *s, size_t n, uint8_t *raw, size_t *r)
 		int hi = -1, lo = -1;
 
 		if (s[i] == '%' && i + 2 < n) {
-			uint8_t a = proto_lower(s[i + 1]),
-			        b = proto_lower(s[i + 2]);
+			uint8_t a = mx_ascii_lower(s[i + 1]),
+			        b = mx_ascii_lower(s[i + 2]);
 
 			hi = a >= '0' && a <= '9'   ? a - '0'
 			     : a >= 'a' && a <= 'f' ? a - 'a' + 10

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/mx_ascii.h"
 #include "lib/mx_err.h"
 #include "lib/mx_parse.h"
 
@@ -212,17 +213,13 @@ int
 proto_key_domain(const char *text, size_t len, uint8_t *out, size_t *outlen)
 {
 	uint8_t low[PROTO_DOMAIN_MAX];
-	size_t i, end, o = 0;
+	size_t end, o = 0;
 
 	if (len > 0 && text[len - 1] == '.')
 		len--;
 	if (len == 0 || len > PROTO_DOMAIN_MAX)
 		return MX_EINVAL;
-	for (i = 0; i < len; i++) {
-		uint8_t c = (uint8_t)text[i];
-
-		low[i] = (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-	}
+	mx_ascii_lower_copy(low, text, len);
 	/* walk labels from the right, writing them left to right */
 	end = len;
 	while (end > 0) {
