@@ -45,6 +45,8 @@ static int edge_conf_fail_fn(
     void *conf, const char *v, char *err, size_t errlen);
 static int edge_conf_route_fn(
     void *conf, const char *v, char *err, size_t errlen);
+static int edge_conf_hub_key_fn(
+    void *conf, const char *v, char *err, size_t errlen);
 
 const struct mx_cfg_param edge_conf_table[] = {
     {"listen", MX_CFG_FN, 0, NULL, 0, 0, edge_conf_listen_fn,
@@ -132,6 +134,12 @@ const struct mx_cfg_param edge_conf_table[] = {
         "1s", 10, 3600 * 1000, NULL, "publish queued telemetry this often"},
     {"status_interval", MX_CFG_MS, EDGE_CONF_OFF(status_interval), "10s", 1000,
         EDGE_MS_DAY, NULL, "refresh the retained status this often"},
+    {"hub_key", MX_CFG_FN, 0, NULL, 0, 0, edge_conf_hub_key_fn,
+        "HUB_ID=PATH: trust that hub's signed updates, Ed25519 public key "
+        "in PEM (repeatable)"},
+    {"snapshot_max", MX_CFG_SIZE, EDGE_CONF_OFF(snapshot_max), "256m",
+        1ULL << 20, 16ULL << 30, NULL,
+        "bytes of one hub snapshot held until it is complete"},
     {"ip_filter", MX_CFG_BOOL, EDGE_CONF_OFF(ip_filter), "yes", 0, 1, NULL,
         "ip layer: address and network records"},
     {"geo_filter", MX_CFG_BOOL, EDGE_CONF_OFF(geo_filter), "yes", 0, 1, NULL,
@@ -183,41 +191,6 @@ const struct mx_cfg_param edge_conf_table[] = {
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 
-/* edge_conf_hostport - split "HOST:PORT" or "[V6]:PORT" */
-static int
-edge_conf_hostport(
-    const char *s, size_t len, char *host, size_t hostlen, uint16_t *port)
-{
-	const char *colon;
-	size_t hl;
-	uint64_t p;
-
-	if (len > 0 && s[0] == '[') {
-		const char *rb = memchr(s, ']', len);
-
-		if (rb == NULL || rb + 1 >= s + len || rb[1] != ':')
-			return MX_EINVAL;
-		hl = (size_t)(rb - s - 1);
-		s++;
-		colon = rb + 1;
-		len--;
-	} else {
-		colon = memrchr(s, ':', len);
-		if (colon == NULL)
-			return MX_EINVAL;
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0 || hl >= hostlen)
-		return MX_EINVAL;
-	if (mx_parse_u64(
-	        colon + 1, (size_t)(s + len - colon - 1), 1, 65535, &p) != 0)
-		return MX_EINVAL;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	*port = (uint16_t)p;
-	return 0;
-}
-
 /* edge_conf_resolve - host text and port to one socket address */
 static int
 edge_conf_resolve(const char *host, uint16_t port, int numeric,
@@ -267,7 +240,7 @@ edge_conf_listen_fn(void *conf, const char *v, char *err, size_t errlen)
 		}
 		l->is_proxy = 1;
 	}
-	if (edge_conf_hostport(v, alen, host, sizeof(host), &port) != 0 ||
+	if (mx_parse_hostport(v, alen, host, sizeof(host), &port) != 0 ||
 	    edge_conf_resolve(host, port, 1, &l->addr, &l->addrlen) != 0) {
 		snprintf(err, errlen,
 		    "listen: '%.64s' is not ADDR:PORT with a numeric address",
@@ -327,7 +300,7 @@ edge_conf_route_fn(void *conf, const char *v, char *err, size_t errlen)
 		}
 		r.tls_require = 1;
 	}
-	if (edge_conf_hostport(hp, comma ? (size_t)(comma - hp) : strlen(hp),
+	if (mx_parse_hostport(hp, comma ? (size_t)(comma - hp) : strlen(hp),
 	        host, sizeof(host), &port) != 0) {
 		snprintf(err, errlen, "route: '%.64s' is not HOST:PORT", hp);
 		return MX_EINVAL;
@@ -380,6 +353,76 @@ edge_conf_trap_fn(void *conf, const char *v, char *err, size_t errlen)
 			low[i] = (char)(low[i] + 32);
 	c->traps = mx_realloc(c->traps, (c->n_traps + 1) * sizeof(char *));
 	c->traps[c->n_traps++] = low;
+	return 0;
+}
+
+/* edge_conf_hub_key_fn - one trusted hub: HUB_ID=PATH of its public key */
+static int
+edge_conf_hub_key_fn(void *conf, const char *v, char *err, size_t errlen)
+{
+	struct edge_conf *c = conf;
+	struct edge_hub_key *h;
+	uint8_t raw[PROTO_PUBKEY_LEN], other[PROTO_PUBKEY_LEN];
+	const char *eq = strchr(v, '=');
+	struct proto_key *k = NULL;
+	size_t idlen, i;
+	int rc;
+
+	if (eq == NULL || eq == v || eq[1] == '\0') {
+		snprintf(err, errlen, "hub_key: '%.64s' is not HUB_ID=PATH", v);
+		return MX_EINVAL;
+	}
+	idlen = (size_t)(eq - v);
+	if (proto_id_check(v, idlen) != 0) {
+		snprintf(err, errlen,
+		    "hub_key: '%.*s' is not a hub id (1..64 of "
+		    "[A-Za-z0-9._-])",
+		    (int)(idlen > 64 ? 64 : idlen), v);
+		return MX_EINVAL;
+	}
+	for (i = 0; i < c->n_hub_keys; i++) {
+		if (strlen(c->hub_keys[i].id) == idlen &&
+		    memcmp(c->hub_keys[i].id, v, idlen) == 0) {
+			snprintf(err, errlen, "hub_key: hub '%.*s' given twice",
+			    (int)idlen, v);
+			return MX_EEXIST;
+		}
+	}
+	if (c->n_hub_keys >= PROTO_KEYRING_MAX) {
+		snprintf(err, errlen, "hub_key: more than %d hubs",
+		    PROTO_KEYRING_MAX);
+		return MX_ELIMIT;
+	}
+	rc = proto_key_load_public(eq + 1, &k);
+	if (rc != 0) {
+		snprintf(err, errlen,
+		    rc == MX_EIO ? "hub_key: cannot read '%.160s'"
+		                 : "hub_key: '%.160s' is not an Ed25519 "
+		                   "public key (PEM)",
+		    eq + 1);
+		return rc;
+	}
+	/* one key per hub: a shared key lets one hub speak for another */
+	if (proto_key_public_raw(k, raw) != 0) {
+		proto_key_free(k);
+		snprintf(err, errlen, "hub_key: '%.160s' is unusable", eq + 1);
+		return MX_EKEY;
+	}
+	for (i = 0; i < c->n_hub_keys; i++) {
+		if (proto_key_public_raw(c->hub_keys[i].key, other) == 0 &&
+		    memcmp(raw, other, sizeof(raw)) == 0) {
+			proto_key_free(k);
+			snprintf(err, errlen,
+			    "hub_key: hub '%.*s' has the key of hub '%s' (one "
+			    "key per hub)",
+			    (int)idlen, v, c->hub_keys[i].id);
+			return MX_EEXIST;
+		}
+	}
+	h = &c->hub_keys[c->n_hub_keys++];
+	memcpy(h->id, v, idlen);
+	h->id[idlen] = '\0';
+	h->key = k;
 	return 0;
 }
 
@@ -484,52 +527,18 @@ edge_conf_route(const struct edge_conf *c, const char *domain, size_t len)
 }
 
 /*
- * edge_conf_read_secret - a small file's contents without trailing
- * whitespace (CR, LF, blank, tab), at most max bytes, NUL-terminated in
- * out (max + 2 bytes: one more byte read than fits tells an oversized
- * file, even one whose last byte is a newline). Returns the length, or
- * -1 with the reason printed (naming the option, never the contents).
+ * edge_conf_read_secret - mx_cfg_read_secret, the reason printed naming
+ * the option (never the contents). Returns the length or -1.
  */
 static ssize_t
 edge_conf_read_secret(const char *opt, const char *path, char *out, size_t max)
 {
-	size_t len = 0;
-	ssize_t n, rc = -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	char err[MX_CFG_ERR_MAX];
+	long n = mx_cfg_read_secret(path, out, max, err, sizeof(err));
 
-	if (fd < 0) {
-		fprintf(stderr, "%s: cannot open '%.256s': %s\n", opt, path,
-		    strerror(errno));
-		return -1;
-	}
-	while (len < max + 2 && (n = read(fd, out + len, max + 2 - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "%s: cannot read '%.256s': %s\n", opt,
-			    path, strerror(errno));
-			goto leave;
-		}
-		len += (size_t)n;
-	}
-	/* max + 2 bytes read: more is there, whatever it ends with */
-	if (len < max + 2)
-		while (
-		    len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r' ||
-		                   out[len - 1] == ' ' || out[len - 1] == '\t'))
-			len--;
-	if (len > max) {
-		fprintf(stderr, "%s: '%.256s' holds more than %zu bytes\n", opt,
-		    path, max);
-		goto leave;
-	}
-	out[len] = '\0';
-	rc = (ssize_t)len;
-leave:
-	if (rc < 0)
-		explicit_bzero(out, max + 2);
-	close(fd);
-	return rc;
+	if (n < 0)
+		fprintf(stderr, "%s: %s\n", opt, err);
+	return (ssize_t)n;
 }
 
 /* edge_conf_default_id - a valid edge id from the host name */
@@ -584,7 +593,7 @@ edge_conf_telemetry(struct edge_conf *c)
 		problems++;
 	}
 	if (c->broker[0] != '\0' &&
-	    edge_conf_hostport(c->broker, strlen(c->broker), c->broker_host,
+	    mx_parse_hostport(c->broker, strlen(c->broker), c->broker_host,
 	        sizeof(c->broker_host), &c->broker_port) != 0) {
 		fprintf(
 		    stderr, "broker: '%.64s' is not HOST:PORT\n", c->broker);
@@ -720,6 +729,8 @@ edge_conf_free(struct edge_conf *c)
 		mx_free(c->broker_password);
 	}
 	explicit_bzero(c->rcpt_salt, sizeof(c->rcpt_salt));
+	while (c->n_hub_keys > 0)
+		proto_key_free(c->hub_keys[--c->n_hub_keys].key);
 	mx_cfg_fini(edge_conf_table, c);
 	mx_free(c->routes);
 	while (c->n_traps > 0)
@@ -747,124 +758,30 @@ edge_conf_unref(struct edge_conf *c)
 		edge_conf_free(c);
 }
 
-/* edge_conf_usage - one line per parameter */
-static void
-edge_conf_usage(void)
-{
-	const struct mx_cfg_param *p;
-
-	fprintf(stderr, "usage: mxedge [-c FILE] [-f] [-v] [--check-config] "
-	                "[--NAME VALUE ...]\n");
-	for (p = edge_conf_table; p->name != NULL; p++) {
-		char opt[64];
-		size_t i;
-
-		/* the option spells the config key with dashes */
-		for (i = 0; p->name[i] != '\0' && i < sizeof(opt) - 1; i++)
-			opt[i] = p->name[i] == '_' ? '-' : p->name[i];
-		opt[i] = '\0';
-		fprintf(stderr, "  --%-24s %s%s%s%s\n", opt, p->help,
-		    p->def && p->def[0] ? " [" : "", p->def ? p->def : "",
-		    p->def && p->def[0] ? "]" : "");
-	}
-}
-
 /* edge_conf_load - defaults, then the file, then the command line */
 struct edge_conf *
 edge_conf_load(int argc, char **argv, int *check_only)
 {
 	struct edge_conf *c = mx_calloc(1, sizeof(*c));
-	char err[MX_CFG_ERR_MAX], name[64];
-	const char *file = NULL;
-	int i, problems = 0;
+	char err[MX_CFG_ERR_MAX];
+	struct mx_cfg_cli cli;
+	int problems;
 
 	atomic_init(&c->refs, 1);
-	*check_only = 0;
 	if (mx_cfg_init(edge_conf_table, c, err, sizeof(err)) != 0)
 		mx_panic("edge_conf_table default: %s", err);
-	/* first pass: the file, so the command line can override it */
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-c") == 0 ||
-		    strcmp(argv[i], "--config") == 0) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "option %s: needs a file\n",
-				    argv[i]);
-				problems++;
-				break;
-			}
-			file = argv[++i];
-		}
+	problems = mx_cfg_load_cli(
+	    edge_conf_table, c, argc, argv, edge_conf_report, NULL, &cli);
+	if (cli.is_help) {
+		mx_cfg_usage(edge_conf_table,
+		    "usage: mxedge [-c FILE] [-f] [-v] [--check-config] "
+		    "[--NAME VALUE ...]",
+		    stderr);
+		problems++;
 	}
-	if (file != NULL)
-		problems += mx_cfg_load_file(
-		    edge_conf_table, c, file, edge_conf_report, NULL);
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *val, *eq;
-		size_t nl;
-
-		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
-			i++;
-			continue;
-		}
-		if (strcmp(a, "-f") == 0) {
-			c->foreground = 1;
-			continue;
-		}
-		if (strcmp(a, "-v") == 0) {
-			c->verbose = 1;
-			continue;
-		}
-		if (strcmp(a, "--check-config") == 0) {
-			*check_only = 1;
-			continue;
-		}
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			edge_conf_usage();
-			problems++;
-			continue;
-		}
-		if (strncmp(a, "--", 2) != 0) {
-			fprintf(stderr, "option '%.64s': unknown\n", a);
-			problems++;
-			continue;
-		}
-		a += 2;
-		eq = strchr(a, '=');
-		nl = eq ? (size_t)(eq - a) : strlen(a);
-		if (nl >= sizeof(name) ||
-		    mx_cfg_find(edge_conf_table, a, nl) == NULL) {
-			fprintf(stderr, "option --%.*s: unknown\n", (int)nl, a);
-			problems++;
-			continue;
-		}
-		memcpy(name, a, nl);
-		name[nl] = '\0';
-		if (eq != NULL) {
-			val = eq + 1;
-		} else {
-			const struct mx_cfg_param *p =
-			    mx_cfg_find(edge_conf_table, a, nl);
-
-			/* a boolean flag alone means yes */
-			if (p->type == MX_CFG_BOOL &&
-			    (i + 1 >= argc ||
-			        strncmp(argv[i + 1], "-", 1) == 0))
-				val = "yes";
-			else if (i + 1 < argc)
-				val = argv[++i];
-			else {
-				fprintf(stderr, "option --%s: needs a value\n",
-				    name);
-				problems++;
-				continue;
-			}
-		}
-		if (mx_cfg_set(
-		        edge_conf_table, c, name, val, err, sizeof(err)) != 0) {
-			fprintf(stderr, "option --%s: %s\n", name, err);
-			problems++;
-		}
-	}
+	c->foreground = cli.is_foreground;
+	c->verbose = cli.is_verbose;
+	*check_only = cli.is_check;
 	if (strcmp(c->bare_newline, "reject") == 0)
 		c->bare_mode = EDGE_BARE_REJECT;
 	else if (strcmp(c->bare_newline, "normalize") == 0)

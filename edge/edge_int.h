@@ -26,6 +26,7 @@
 #include "lib/mx_cfg.h"
 #include "lib/mx_log.h"
 #include "proto/proto_msg.h"
+#include "proto/proto_sign.h"
 #include "proto/proto_store.h"
 #include "edge/edge.h"
 
@@ -46,6 +47,7 @@
 struct edge_conf;
 struct proto_txn;
 struct proto_content;
+struct proto_key;
 
 #define EDGE_FILTER_HITS_MAX 16   /* hits kept per transaction */
 #define EDGE_FILTER_HIT_ID_MAX 64 /* reason id bytes */
@@ -278,6 +280,12 @@ enum edge_bare_mode {
 	EDGE_BARE_NORMALIZE = 1, /* re-framed as CRLF lines */
 };
 
+/* a trusted hub: hub_key = HUB_ID=PATH */
+struct edge_hub_key {
+	char id[PROTO_ID_MAX + 1]; /* proto_id_check() valid */
+	struct proto_key *key;     /* Ed25519 public key, owned */
+};
+
 struct edge_conf {
 	atomic_int refs; /* sessions and workers holding this snapshot */
 
@@ -321,7 +329,8 @@ struct edge_conf {
 	uint64_t telemetry_batch;       /* events per batch */
 	uint64_t telemetry_flush_time;  /* ms: publish interval */
 	uint64_t status_interval;       /* ms: retained status refresh */
-	int test_verdict_header;        /* honour X-Mxs-Test-Verdict */
+	uint64_t snapshot_max;   /* bytes of one hub snapshot collected */
+	int test_verdict_header; /* honour X-Mxs-Test-Verdict */
 	/* filter chain (edge_filter.c) */
 	int ip_filter; /* layer switches */
 	int geo_filter;
@@ -364,6 +373,8 @@ struct edge_conf {
 	char *broker_password; /* read from the file; owned, wiped */
 	uint8_t rcpt_salt[EDGE_TEL_SALT_MAX]; /* read from rcpt_salt_file */
 	size_t rcpt_salt_len;                 /* 0: none configured */
+	size_t n_hub_keys;                    /* hub_key entries */
+	struct edge_hub_key hub_keys[PROTO_KEYRING_MAX]; /* trusted hubs */
 };
 
 extern const struct mx_cfg_param edge_conf_table[];
@@ -449,6 +460,26 @@ enum edge_ctr {
 	EDGE_C_REJ_POLICY_CONNECT,  /* connections refused by the filters */
 	EDGE_C_REJ_POLICY_ENVELOPE, /* HELO/MAIL/RCPT refused by the filters */
 	EDGE_C_TXN_TAGGED,          /* messages passed with a tag header */
+	EDGE_C_UPD_APPLIED,         /* mxedge_updates_total: one counter per */
+	EDGE_C_UPD_STALE,           /* enum edge_upd_result, in its order */
+	EDGE_C_UPD_GAP,
+	EDGE_C_UPD_DEFERRED,
+	EDGE_C_UPD_FORGED,
+	EDGE_C_UPD_UNTRUSTED,
+	EDGE_C_UPD_MALFORMED,
+	EDGE_C_UPD_REFUSED,
+	EDGE_C_UPD_FAILED,
+	EDGE_C_UPD_CHUNK_KEPT,
+	EDGE_C_UPD_SNAP_LOADED,
+	EDGE_C_UPD_SNAP_REFUSED,
+	EDGE_C_UPD_IGNORED,
+	EDGE_C_UPD_BUF_DROPPED, /* deferred deltas dropped past the bounds */
+	EDGE_C_UPD_BUFFERED,    /* gauge: deferred deltas held */
+	EDGE_C_UPD_RECORDS,     /* records applied from delta batches */
+	EDGE_C_SNAP_LOADED,     /* snapshots loaded */
+	EDGE_C_SNAP_REFUSED,    /* snapshots refused (size, epoch, damage) */
+	EDGE_C_SNAP_FAILED,     /* snapshots the store could not take */
+	EDGE_C_SNAP_RECORDS,    /* records applied from snapshots */
 	EDGE_C__COUNT
 };
 
@@ -502,6 +533,72 @@ int edge_rcache_lookup(
     struct proto_txn *rtxn, const char *addr, size_t len, uint64_t now_ms);
 void edge_rcache_learn(
     const char *addr, size_t len, int state, uint64_t ttl_ms);
+
+/* ---- edge_updates.c: the hubs' signed updates and snapshots ---- */
+
+/* what became of one message (each is counted in mxedge_updates_total) */
+enum edge_upd_result {
+	EDGE_UPD_APPLIED = 0,  /* the next delta: applied */
+	EDGE_UPD_STALE,        /* already applied (duplicate, replay) */
+	EDGE_UPD_GAP,          /* past a gap or a new epoch: deferred, and
+	                          the hub now waits for a snapshot */
+	EDGE_UPD_DEFERRED,     /* deferred while the hub waits already */
+	EDGE_UPD_FORGED,       /* the signature does not verify */
+	EDGE_UPD_UNTRUSTED,    /* hub not configured, or another hub's key */
+	EDGE_UPD_MALFORMED,    /* not a signed message of the topic's type */
+	EDGE_UPD_REFUSED,      /* a record or field invalid, or hub ids
+	                          (or chunk numbers) of body and topic differ */
+	EDGE_UPD_FAILED,       /* the store failed: nothing applied */
+	EDGE_UPD_CHUNK_KEPT,   /* a snapshot chunk, collected */
+	EDGE_UPD_SNAP_LOADED,  /* the last chunk: the snapshot is loaded */
+	EDGE_UPD_SNAP_REFUSED, /* the snapshot is refused (snapshot_max, an
+	                          older epoch, disagreeing chunks) */
+	EDGE_UPD_IGNORED,      /* not for us: empty chunk, a chunk nobody
+	                          needs, an old or duplicate chunk */
+	EDGE_UPD__COUNT
+};
+
+struct edge_upd;
+
+/*
+ * edge_upd_new - a receiver over st (borrowed, must outlive it) keeping
+ * at most snapshot_max bytes of chunks per snapshot (0: 256 MiB). Free
+ * with edge_upd_free (NULL does nothing).
+ * edge_upd_trust - trust hub_id (an id of proto_id_check) with its
+ *   public key; takes ownership of key on success. Returns 0, MX_EINVAL,
+ *   MX_EEXIST (id given twice) or MX_ELIMIT (PROTO_KEYRING_MAX hubs).
+ * edge_upd_handle - one message: topic (NUL-terminated, as the broker
+ *   gave it), payload (len bytes, borrowed for the call), now_ms (unix
+ *   ms; rate-limits logs and snapshot requests). Applies what it may to
+ *   the store (docs/edge.md "Updates from hubs"), counts the result and
+ *   returns it. Never fails otherwise; any input is safe.
+ * edge_upd_hub_count / edge_upd_hub_id - the trusted hubs (ids valid
+ *   while the receiver lives).
+ * edge_upd_resub_due - 1 when hub i waits for a snapshot and its
+ *   retained chunks should be asked for again (subscribe once more), at
+ *   most once per 30 s; edge_upd_subscribed - every hub's topics were
+ *   just subscribed (retained chunks are on their way).
+ * edge_upd_positions - the applied (hub_id, epoch, seq) of each hub that
+ *   has one, at most max; hub_id views stay valid while the receiver
+ *   lives. Returns the count.
+ * edge_upd_buffered - deltas one hub holds until a snapshot (tests).
+ * One thread uses a receiver (the MQTT thread); it writes the store,
+ * workers only read it.
+ */
+struct edge_upd *edge_upd_new(struct proto_store *st, uint64_t snapshot_max);
+int edge_upd_trust(
+    struct edge_upd *u, const char *hub_id, struct proto_key *key);
+void edge_upd_free(struct edge_upd *u);
+enum edge_upd_result edge_upd_handle(struct edge_upd *u, const char *topic,
+    const uint8_t *payload, size_t len, uint64_t now_ms);
+const char *edge_upd_result_name(enum edge_upd_result r);
+size_t edge_upd_hub_count(const struct edge_upd *u);
+const char *edge_upd_hub_id(const struct edge_upd *u, size_t i);
+int edge_upd_resub_due(struct edge_upd *u, size_t i, uint64_t now_ms);
+void edge_upd_subscribed(struct edge_upd *u, uint64_t now_ms);
+size_t edge_upd_positions(
+    struct edge_upd *u, struct proto_hub_pos *out, size_t max);
+size_t edge_upd_buffered(const struct edge_upd *u, const char *hub_id);
 
 /* ---- edge_telemetry.c: events and status over MQTT ---- */
 
@@ -568,6 +665,10 @@ struct edge_tel_conf {
 	uint64_t status_ms;       /* refresh the retained status this often */
 	uint8_t salt[EDGE_TEL_SALT_MAX]; /* HMAC key of local-part hashes */
 	size_t salt_len;                 /* EDGE_TEL_SALT_MIN.. bytes */
+	/* the hubs' updates, or NULL: edge_tel_start takes ownership (also
+	 * when it fails). With it the client keeps a persistent session
+	 * under the edge id and subscribes to every trusted hub's topics */
+	struct edge_upd *upd;
 };
 
 /*
@@ -604,6 +705,8 @@ void edge_tel_cancel(struct edge_tel *t);
 /*
  * edge_tel_start - copy c, start the MQTT thread (main thread, before the
  * workers). The broker may be down: the thread connects when it can.
+ * With c->upd the thread also receives the hubs' updates (the only
+ * writer of hub records) and lists their positions in the status.
  * Returns 0, MX_EINVAL (bad id, or libmosquitto refused the TLS or
  * credential settings) or MX_EIO.
  */

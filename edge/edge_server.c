@@ -11,6 +11,7 @@
  * telemetry thread starts after the store and stops after the workers,
  * so it publishes every session's last event; SIGUSR2 (an upgrade)
  * leaves the retained status to the successor instead of saying offline.
+ * The same thread applies the trusted hubs' updates to the store.
  * Trust: none beyond the configuration; sessions handle peer input.
  */
 #include "edge/edge_int.h"
@@ -303,8 +304,39 @@ edge_server_open_store(const struct edge_conf *c)
 }
 
 /*
- * edge_server_telemetry - start the MQTT thread when a broker is set.
- * Broker settings are read here, once: SIGHUP does not reconnect.
+ * edge_server_updates - the receiver of the trusted hubs' updates, with
+ * copies of their keys (the configuration snapshot may go on a reload);
+ * NULL without hub keys
+ */
+static struct edge_upd *
+edge_server_updates(const struct edge_conf *c)
+{
+	uint8_t raw[PROTO_PUBKEY_LEN];
+	struct edge_upd *u;
+	struct proto_key *k;
+	size_t i;
+
+	if (c->n_hub_keys == 0)
+		return NULL;
+	u = edge_upd_new(edge_srv.store, c->snapshot_max);
+	for (i = 0; i < c->n_hub_keys; i++) {
+		k = NULL;
+		if (proto_key_public_raw(c->hub_keys[i].key, raw) != 0 ||
+		    proto_key_from_public_raw(raw, &k) != 0 ||
+		    edge_upd_trust(u, c->hub_keys[i].id, k) != 0)
+			mx_fatal("hub_key %s: cannot use the key",
+			    c->hub_keys[i].id);
+		mx_notice("UPDATES hub=%s topics=mxs/v1/updates/%s,"
+		          "mxs/v1/snapshot/%s/+",
+		    c->hub_keys[i].id, c->hub_keys[i].id, c->hub_keys[i].id);
+	}
+	return u;
+}
+
+/*
+ * edge_server_telemetry - start the MQTT thread when a broker is set,
+ * with the hubs' updates when hub keys are. Broker settings and hub keys
+ * are read here, once: SIGHUP does not reconnect.
  */
 static void
 edge_server_telemetry(const struct edge_conf *c)
@@ -314,6 +346,10 @@ edge_server_telemetry(const struct edge_conf *c)
 
 	if (c->broker_host[0] == '\0') {
 		mx_info("TELEMETRY off reason=\"no broker configured\"");
+		if (c->n_hub_keys > 0)
+			mx_warn("UPDATES off hubs=%zu reason=\"no broker "
+			        "configured\"",
+			    c->n_hub_keys);
 		return;
 	}
 	memset(&tc, 0, sizeof(tc));
@@ -345,6 +381,7 @@ edge_server_telemetry(const struct edge_conf *c)
 		        "not set: recipient hashes will not match those of "
 		        "other edges or of this edge after a restart\"");
 	}
+	tc.upd = edge_server_updates(c);
 	rc = edge_tel_start(&tc);
 	explicit_bzero(tc.salt, sizeof(tc.salt));
 	if (rc != 0)

@@ -21,13 +21,28 @@
  * else waits in our own queue, so libmosquitto never holds more than
  * EDGE_TEL_INFLIGHT_MAX * PROTO_MSG_MAX bytes of ours.
  *
+ * Updates: with hub keys configured the same thread receives the hubs'
+ * signed updates. It subscribes (QoS 1) to mxs/v1/updates/<hub-id> and
+ * mxs/v1/snapshot/<hub-id>/+ of every trusted hub on every connection
+ * and hands each message to edge_updates.c, which writes the store: this
+ * thread is the only writer of hub records (workers only read). The
+ * client then keeps a persistent session (clean session off) under the
+ * edge id, so the broker keeps the QoS 1 batches published while the
+ * edge is briefly away and delivers them on reconnect. During an upgrade
+ * the successor takes that session over; the old process, once told
+ * (SIGUSR2), gives it up and finishes its telemetry under a client id of
+ * its own.
+ *
  * Trust: event fields come from senders (HELO, domains); each is bounded
  * by its protocol maximum and the whole event by EDGE_TEL_ARENA_MAX. The
- * broker's input is read by libmosquitto (CONNACK, PUBACK); we subscribe
- * to nothing. Limits: telemetry_queue events and telemetry_queue_bytes
- * bytes queued, telemetry_batch events and PROTO_MSG_MAX bytes per batch,
- * EDGE_TEL_INFLIGHT_MAX batches in flight, EDGE_TEL_CONNECT_MS per
- * connection attempt, EDGE_TEL_STOP_MS for the final flush.
+ * broker's input is read by libmosquitto (CONNACK, PUBACK, PUBLISH);
+ * received messages go to edge_updates.c, which trusts nothing it cannot
+ * verify with a hub's key. Limits: telemetry_queue events and
+ * telemetry_queue_bytes bytes queued, telemetry_batch events and
+ * PROTO_MSG_MAX bytes per batch, EDGE_TEL_INFLIGHT_MAX batches in
+ * flight, EDGE_TEL_CONNECT_MS per connection attempt, EDGE_TEL_STOP_MS
+ * for the final flush, EDGE_TEL_YIELD_MS to hand the session over; the
+ * update limits are edge_updates.c's.
  */
 #include "edge/edge_int.h"
 
@@ -57,6 +72,8 @@
 #define EDGE_TEL_STATUS_MAX 4096      /* one status payload */
 #define EDGE_TEL_RATE_SLOTS 61        /* seconds of transaction totals */
 #define EDGE_TEL_REC_HDR 3            /* record: field byte, 16-bit length */
+#define EDGE_TEL_YIELD_MS 1000        /* acks awaited before a handover */
+#define EDGE_TEL_STABLE_MS 10000 /* up this long: the backoff starts over */
 
 enum edge_tel_state {
 	EDGE_TEL_DOWN = 0,   /* no connection; next attempt at next_try_ms */
@@ -110,6 +127,12 @@ static struct {
 	char topic_tel[PROTO_TOPIC_MAX];
 	char topic_status[PROTO_TOPIC_MAX];
 	uint64_t start_ms; /* wall clock, for uptime */
+	uint32_t tag;      /* random: a client id of this process's own */
+	char *tls_ca;      /* connection settings, owned, kept for the */
+	char *tls_cert;    /* new client of a handover; NULL = not set */
+	char *tls_key;
+	char *user;
+	char *pass; /* wiped when freed */
 	/* the main thread's */
 	pthread_t thread;
 	int is_running; /* thread started */
@@ -130,6 +153,11 @@ static struct {
 	int is_draining_said; /* draining status published */
 	int is_status_due;    /* publish the status now */
 	int is_flush_due;     /* publish what is queued now */
+	int is_persistent;    /* the edge id's persistent session (updates) */
+	int is_subscribe_due; /* subscribe to the hubs' topics now */
+	char unsub_id[PROTO_ID_MAX + 1]; /* an untrusted hub's topics to
+	                                    leave, or "" */
+	uint64_t up_ms;       /* monotonic: when the session came up */
 	uint64_t last_flush;  /* monotonic ms */
 	uint64_t last_status; /* monotonic ms */
 	uint64_t seq;         /* last batch sequence handed over */
@@ -656,6 +684,9 @@ edge_tel_status_encode(struct mx_buf *out, uint8_t state)
 	                  : 0;
 	st.sessions = sessions > 0 ? (uint32_t)sessions : 0;
 	st.msgs_per_min = edge_tel_msgs_per_min();
+	/* the position applied from each hub (views into the receiver) */
+	st.n_hubs = (uint16_t)edge_upd_positions(
+	    edge_tel.conf.upd, st.hubs, PROTO_STATUS_HUBS_MAX);
 	return proto_status_encode(out, &st);
 }
 
@@ -697,7 +728,13 @@ edge_tel_on_connect(struct mosquitto *m, void *arg, int rc)
 	}
 	edge_tel.state = EDGE_TEL_UP;
 	edge_tel.refused_rc = 0;
-	edge_tel.backoff_ms = EDGE_TEL_BACKOFF_MIN_MS;
+	edge_tel.up_ms = edge_tel_mono_ms();
+	/* a persistent session taken over by another process (an upgrade)
+	 * comes up and goes at once: its backoff starts over only once it
+	 * has lasted (edge_tel_work), so the two do not take turns 4 times
+	 * a second */
+	if (!edge_tel.is_persistent)
+		edge_tel.backoff_ms = EDGE_TEL_BACKOFF_MIN_MS;
 	edge_metrics_inc(EDGE_C_MQTT_CONNECTS);
 	edge_metrics_add(EDGE_C_MQTT_CONNECTED, 1);
 	mx_notice("MQTT_CONNECTED broker=%s:%u attempts=%u",
@@ -709,6 +746,51 @@ edge_tel_on_connect(struct mosquitto *m, void *arg, int rc)
 	 * takes its locks in the other order */
 	edge_tel.is_status_due = 1;
 	edge_tel.is_flush_due = 1;
+	edge_tel.is_subscribe_due = edge_tel.is_persistent;
+}
+
+/* edge_tel_is_trusted - is id one of the trusted hubs */
+static int
+edge_tel_is_trusted(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < edge_upd_hub_count(edge_tel.conf.upd); i++)
+		if (strcmp(edge_upd_hub_id(edge_tel.conf.upd, i), id) == 0)
+			return 1;
+	return 0;
+}
+
+/* edge_tel_on_message - a message on a subscribed topic: a hub's update */
+static void
+edge_tel_on_message(
+    struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
+{
+	struct proto_topic tp;
+	enum edge_upd_result r;
+
+	(void)m;
+	(void)arg;
+	/* after a handover the successor owns the updates */
+	if (!edge_tel.is_persistent || msg == NULL || msg->topic == NULL ||
+	    msg->payloadlen < 0)
+		return;
+	r = edge_upd_handle(edge_tel.conf.upd, msg->topic, msg->payload,
+	    (size_t)msg->payloadlen, edge_tel_now_ms());
+	/* a new position is worth telling at once */
+	if (r == EDGE_UPD_SNAP_LOADED)
+		edge_tel.is_status_due = 1;
+	/*
+	 * The persistent session keeps the subscriptions of an earlier
+	 * configuration: a hub whose key was removed goes on sending. Leave
+	 * its topics (from edge_tel_work, not inside this callback).
+	 */
+	if (r == EDGE_UPD_UNTRUSTED && edge_tel.unsub_id[0] == '\0' &&
+	    proto_topic_parse(
+	        msg->topic, strnlen(msg->topic, PROTO_TOPIC_MAX), &tp) == 0 &&
+	    !edge_tel_is_trusted(tp.id))
+		snprintf(
+		    edge_tel.unsub_id, sizeof(edge_tel.unsub_id), "%s", tp.id);
 }
 
 /* edge_tel_on_disconnect - the session ended (ours or the broker's doing) */
@@ -775,7 +857,9 @@ edge_tel_failed(uint64_t now, const char *why)
 		queued = edge_tel.n;
 		pthread_mutex_unlock(&edge_tel.lock);
 		edge_metrics_add(EDGE_C_MQTT_CONNECTED, -1);
-		edge_tel.backoff_ms = EDGE_TEL_BACKOFF_MIN_MS;
+		if (!edge_tel.is_persistent ||
+		    now >= edge_tel.up_ms + EDGE_TEL_STABLE_MS)
+			edge_tel.backoff_ms = EDGE_TEL_BACKOFF_MIN_MS;
 		mx_warn("MQTT_LOST broker=%s:%u err=\"%s\" queued=%zu "
 		        "unacked_batches=%zu",
 		    edge_tel.conf.broker_host,
@@ -859,12 +943,84 @@ edge_tel_loop_once(int ms)
 	}
 }
 
+/* edge_tel_subscribe - one QoS 1 subscription; a failure is logged */
+static void
+edge_tel_subscribe(const char *filter)
+{
+	int rc = mosquitto_subscribe(edge_tel.mosq, NULL, filter, 1);
+
+	/* a lost connection shows in the loop; it subscribes again then */
+	if (rc != MOSQ_ERR_SUCCESS)
+		mx_warn("MQTT_SUBSCRIBE_FAILED topic=%s err=\"%s\"", filter,
+		    mosquitto_strerror(rc));
+}
+
+/*
+ * edge_tel_subscribe_hubs - every trusted hub's snapshot and update
+ * topics (is_all), or only the snapshots of hubs that wait for one: a
+ * subscription delivers the retained chunks again
+ */
+static void
+edge_tel_subscribe_hubs(int is_all)
+{
+	struct edge_upd *u = edge_tel.conf.upd;
+	char topic[PROTO_TOPIC_MAX];
+	uint64_t now = edge_tel_now_ms();
+	size_t i;
+
+	for (i = 0; i < edge_upd_hub_count(u); i++) {
+		const char *id = edge_upd_hub_id(u, i);
+
+		if (!is_all && !edge_upd_resub_due(u, i, now))
+			continue;
+		/* ids were checked by the configuration: cannot fail */
+		if (proto_topic_snapshot_sub(topic, sizeof(topic), id) != 0)
+			continue;
+		edge_tel_subscribe(topic);
+		if (!is_all) {
+			mx_info("SNAPSHOT_REQUEST hub=%s topic=%s", id, topic);
+			continue;
+		}
+		if (proto_topic_updates(topic, sizeof(topic), id) == 0)
+			edge_tel_subscribe(topic);
+	}
+	if (is_all)
+		edge_upd_subscribed(u, now);
+}
+
+/* edge_tel_unsubscribe_hub - leave the topics of a hub no longer trusted */
+static void
+edge_tel_unsubscribe_hub(const char *id)
+{
+	char up[PROTO_TOPIC_MAX], snap[PROTO_TOPIC_MAX];
+
+	if (proto_topic_updates(up, sizeof(up), id) != 0 ||
+	    proto_topic_snapshot_sub(snap, sizeof(snap), id) != 0)
+		return;
+	(void)mosquitto_unsubscribe(edge_tel.mosq, NULL, up);
+	(void)mosquitto_unsubscribe(edge_tel.mosq, NULL, snap);
+	mx_notice("MQTT_UNSUBSCRIBE hub=%s reason=\"no hub_key: a "
+	          "subscription of an earlier configuration\"",
+	    id);
+}
+
 /* edge_tel_work - the connected session's periodic work */
 static void
 edge_tel_work(void)
 {
 	uint64_t now = edge_tel_mono_ms();
 	int is_handover = atomic_load(&edge_srv.handover);
+
+	if (edge_tel.is_persistent) {
+		if (now >= edge_tel.up_ms + EDGE_TEL_STABLE_MS)
+			edge_tel.backoff_ms = EDGE_TEL_BACKOFF_MIN_MS;
+		edge_tel_subscribe_hubs(edge_tel.is_subscribe_due);
+		edge_tel.is_subscribe_due = 0;
+		if (edge_tel.unsub_id[0] != '\0') {
+			edge_tel_unsubscribe_hub(edge_tel.unsub_id);
+			edge_tel.unsub_id[0] = '\0';
+		}
+	}
 
 	/* the status first: subscribers read "online" before the events */
 	if (!is_handover) {
@@ -955,6 +1111,8 @@ edge_tel_final(void)
 		    unacked);
 }
 
+static void edge_tel_yield(void);
+
 /* edge_tel_main - the MQTT thread */
 static void *
 edge_tel_main(void *arg)
@@ -964,6 +1122,15 @@ edge_tel_main(void *arg)
 		uint64_t now = edge_tel_mono_ms();
 
 		edge_tel_rate_tick(now);
+		if (edge_tel.is_persistent && atomic_load(&edge_srv.handover))
+			edge_tel_yield();
+		if (edge_tel.mosq == NULL) {
+			/* the handover lost the client: nothing to do */
+			struct timespec ts = {0, EDGE_TEL_LOOP_MS * 1000000L};
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		if (edge_tel.state == EDGE_TEL_DOWN) {
 			if (now >= edge_tel.next_try_ms)
 				edge_tel_connect(now);
@@ -987,6 +1154,17 @@ edge_tel_main(void *arg)
 	}
 	edge_tel_final();
 	return NULL;
+}
+
+/* edge_tel_free_str - free an owned setting, wiping it first */
+static void
+edge_tel_free_str(char **p)
+{
+	if (*p != NULL) {
+		explicit_bzero(*p, strlen(*p));
+		mx_free(*p);
+		*p = NULL;
+	}
 }
 
 /* edge_tel_release - free what edge_tel_start allocated */
@@ -1018,14 +1196,125 @@ edge_tel_release(void)
 	mx_free(edge_tel.evs);
 	edge_tel.evs = NULL;
 	mx_buf_fini(&edge_tel.out);
+	edge_upd_free(edge_tel.conf.upd);
+	edge_tel.conf.upd = NULL;
+	edge_tel_free_str(&edge_tel.tls_ca);
+	edge_tel_free_str(&edge_tel.tls_cert);
+	edge_tel_free_str(&edge_tel.tls_key);
+	edge_tel_free_str(&edge_tel.user);
+	edge_tel_free_str(&edge_tel.pass);
+}
+
+/* edge_tel_opt - an owned copy of a setting; NULL for "" (not set) */
+static char *
+edge_tel_opt(const char *v)
+{
+	return v != NULL && v[0] != '\0' ? mx_strdup(v) : NULL;
+}
+
+/*
+ * edge_tel_client - a new client (or the same one made new) with an id
+ * and a session kind, with every callback and connection setting.
+ * Returns 0, MX_EIO (libmosquitto failed) or MX_EINVAL (it refused the
+ * TLS or credential settings).
+ */
+static int
+edge_tel_client(int is_persistent)
+{
+	char id[PROTO_ID_MAX + 32];
+
+	/*
+	 * The persistent session is the edge's own, so it is found again
+	 * after a restart. Otherwise one id per process: during an upgrade
+	 * the old and the new mxedge are connected at once, and a shared id
+	 * would make the broker throw one out each time the other connects
+	 */
+	if (is_persistent)
+		snprintf(id, sizeof(id), "%s", edge_tel.conf.edge_id);
+	else
+		snprintf(id, sizeof(id), "mxedge-%s-%08x",
+		    edge_tel.conf.edge_id, (unsigned)edge_tel.tag);
+	if (edge_tel.mosq == NULL)
+		edge_tel.mosq = mosquitto_new(id, !is_persistent, NULL);
+	else if (mosquitto_reinitialise(edge_tel.mosq, id, !is_persistent,
+	             NULL) != MOSQ_ERR_SUCCESS)
+		return MX_EIO;
+	if (edge_tel.mosq == NULL)
+		return MX_EIO;
+	edge_tel.is_persistent = is_persistent;
+	mosquitto_int_option(
+	    edge_tel.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	mosquitto_connect_callback_set(edge_tel.mosq, edge_tel_on_connect);
+	mosquitto_disconnect_callback_set(
+	    edge_tel.mosq, edge_tel_on_disconnect);
+	mosquitto_publish_callback_set(edge_tel.mosq, edge_tel_on_publish);
+	mosquitto_message_callback_set(edge_tel.mosq, edge_tel_on_message);
+	if (edge_tel.user != NULL &&
+	    mosquitto_username_pw_set(edge_tel.mosq, edge_tel.user,
+	        edge_tel.pass) != MOSQ_ERR_SUCCESS)
+		return MX_EINVAL;
+	if (edge_tel.tls_ca != NULL &&
+	    mosquitto_tls_set(edge_tel.mosq, edge_tel.tls_ca, NULL,
+	        edge_tel.tls_cert, edge_tel.tls_key, NULL) != MOSQ_ERR_SUCCESS)
+		return MX_EINVAL;
+	return 0;
+}
+
+/*
+ * edge_tel_yield - an upgrade: the successor takes the edge's persistent
+ * session (and the updates) over. Wait a little for the batches in
+ * flight, leave with a DISCONNECT (the broker keeps the session and
+ * drops our will), then go on under an id of our own, clean session,
+ * subscribed to nothing, to publish the rest of the telemetry.
+ */
+static void
+edge_tel_yield(void)
+{
+	uint64_t end = edge_tel_mono_ms() + EDGE_TEL_YIELD_MS;
+	size_t i, unacked = 0;
+	int rc;
+
+	while (edge_tel.state == EDGE_TEL_UP && edge_tel.n_inflight > 0 &&
+	       edge_tel_mono_ms() < end)
+		edge_tel_loop_once(20);
+	if (edge_tel.state != EDGE_TEL_DOWN) {
+		if (edge_tel.state == EDGE_TEL_UP)
+			edge_metrics_add(EDGE_C_MQTT_CONNECTED, -1);
+		(void)mosquitto_disconnect(edge_tel.mosq);
+		edge_tel.state = EDGE_TEL_DOWN;
+	}
+	/* the new client starts without libmosquitto's queue */
+	for (i = 0; i < EDGE_TEL_INFLIGHT_MAX; i++) {
+		if (edge_tel.inflight[i].is_used)
+			unacked += edge_tel.inflight[i].n;
+		edge_tel.inflight[i].is_used = 0;
+	}
+	edge_tel.n_inflight = 0;
+	if (unacked > 0) {
+		edge_metrics_add(EDGE_C_TEL_DROPPED, (int64_t)unacked);
+		mx_warn("TELEMETRY_UNCONFIRMED events=%zu reason=\"no PUBACK "
+		        "before the handover\"",
+		    unacked);
+	}
+	rc = edge_tel_client(0);
+	edge_tel.backoff_ms = EDGE_TEL_BACKOFF_MIN_MS;
+	edge_tel.next_try_ms = 0;
+	edge_tel.fail_streak = 0;
+	mx_notice("MQTT_HANDOVER edge_id=%s reason=\"a successor takes the "
+	          "update session\" result=%s",
+	    edge_tel.conf.edge_id, rc == 0 ? "ok" : mx_strerror(rc));
+	if (rc != 0) {
+		/* no client left: the rest of the telemetry is dropped */
+		mosquitto_destroy(edge_tel.mosq);
+		edge_tel.mosq = NULL;
+		mosquitto_lib_cleanup();
+	}
 }
 
 /* edge_tel_start - the MQTT client and its thread */
 int
 edge_tel_start(const struct edge_tel_conf *c)
 {
-	char id[PROTO_ID_MAX + 32];
-	uint32_t tag = 0;
 	int rc = MX_EINVAL;
 
 	if (c->queue_max == 0 ||
@@ -1034,18 +1323,26 @@ edge_tel_start(const struct edge_tel_conf *c)
 	    c->batch_max == 0 || c->batch_max > PROTO_BATCH_EVENTS_MAX ||
 	    c->salt_len < EDGE_TEL_SALT_MIN ||
 	    c->salt_len > EDGE_TEL_SALT_MAX || c->broker_host[0] == '\0' ||
-	    c->broker_port == 0)
+	    c->broker_port == 0) {
+		edge_upd_free(c->upd);
 		return MX_EINVAL;
+	}
 	edge_tel.conf = *c;
-	/* the borrowed strings are used below and never again */
+	/* the borrowed strings are copied: a handover needs them again */
 	edge_tel.conf.cafile = edge_tel.conf.certfile = NULL;
 	edge_tel.conf.keyfile = edge_tel.conf.username = NULL;
 	edge_tel.conf.password = NULL;
+	edge_tel.tls_ca = edge_tel_opt(c->cafile);
+	edge_tel.tls_cert = edge_tel_opt(c->certfile);
+	edge_tel.tls_key = edge_tel_opt(c->keyfile);
+	edge_tel.user = edge_tel_opt(c->username);
+	edge_tel.pass =
+	    edge_tel.user != NULL ? edge_tel_opt(c->password) : NULL;
 	if (proto_topic_telemetry(edge_tel.topic_tel,
 	        sizeof(edge_tel.topic_tel), c->pop, c->edge_id) != 0 ||
 	    proto_topic_status(edge_tel.topic_status,
 	        sizeof(edge_tel.topic_status), c->edge_id) != 0)
-		return MX_EINVAL;
+		goto fail;
 	edge_tel.start_ms = edge_tel_now_ms();
 	edge_tel.q = mx_calloc(c->queue_max, sizeof(*edge_tel.q));
 	edge_tel.batch = mx_calloc(c->batch_max, sizeof(*edge_tel.batch));
@@ -1055,39 +1352,17 @@ edge_tel_start(const struct edge_tel_conf *c)
 	    sizeof(edge_tel.rng))
 		edge_tel.rng = edge_tel.start_ms;
 	edge_tel.rng |= 1; /* xorshift needs a non-zero state */
-	tag = (uint32_t)(edge_tel.rng >> 32);
+	edge_tel.tag = (uint32_t)(edge_tel.rng >> 32);
 	edge_tel.backoff_ms = EDGE_TEL_BACKOFF_MIN_MS;
 	edge_tel.state = EDGE_TEL_DOWN;
 	edge_tel.next_try_ms = 0;
 	edge_tel.rate_sec = edge_tel_mono_ms() / 1000;
 
 	mosquitto_lib_init();
-	/* one client id per process: during an upgrade the old and the new
-	 * mxedge are connected at once, and a shared id would make the
-	 * broker throw one out each time the other connects */
-	snprintf(id, sizeof(id), "mxedge-%s-%08x", c->edge_id, (unsigned)tag);
-	edge_tel.mosq = mosquitto_new(id, true, NULL);
-	if (edge_tel.mosq == NULL) {
+	rc = edge_tel_client(c->upd != NULL);
+	if (edge_tel.mosq == NULL)
 		mosquitto_lib_cleanup();
-		rc = MX_EIO;
-		goto fail;
-	}
-	mosquitto_int_option(
-	    edge_tel.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-	mosquitto_connect_callback_set(edge_tel.mosq, edge_tel_on_connect);
-	mosquitto_disconnect_callback_set(
-	    edge_tel.mosq, edge_tel_on_disconnect);
-	mosquitto_publish_callback_set(edge_tel.mosq, edge_tel_on_publish);
-	if (c->username != NULL && c->username[0] != '\0' &&
-	    mosquitto_username_pw_set(edge_tel.mosq, c->username,
-	        c->password != NULL && c->password[0] ? c->password : NULL) !=
-	        MOSQ_ERR_SUCCESS)
-		goto fail;
-	if (c->cafile != NULL && c->cafile[0] != '\0' &&
-	    mosquitto_tls_set(edge_tel.mosq, c->cafile, NULL,
-	        c->certfile != NULL && c->certfile[0] ? c->certfile : NULL,
-	        c->keyfile != NULL && c->keyfile[0] ? c->keyfile : NULL,
-	        NULL) != MOSQ_ERR_SUCCESS)
+	if (rc != 0)
 		goto fail;
 	atomic_store(&edge_tel.stop, 0);
 	atomic_store_explicit(&edge_tel.is_on, 1, memory_order_release);
@@ -1098,10 +1373,10 @@ edge_tel_start(const struct edge_tel_conf *c)
 	}
 	edge_tel.is_running = 1;
 	mx_notice("TELEMETRY broker=%s:%u edge_id=%s pop=%s tls=%s "
-	          "queue=%zu batch=%zu",
+	          "queue=%zu batch=%zu hubs=%zu",
 	    c->broker_host, (unsigned)c->broker_port, c->edge_id, c->pop,
-	    c->cafile != NULL && c->cafile[0] ? "yes" : "no", c->queue_max,
-	    c->batch_max);
+	    edge_tel.tls_ca != NULL ? "yes" : "no", c->queue_max, c->batch_max,
+	    edge_upd_hub_count(c->upd));
 	return 0;
 fail:
 	edge_tel_release();

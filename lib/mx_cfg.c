@@ -11,6 +11,7 @@
 #include "lib/mx_cfg.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -391,4 +392,163 @@ mx_cfg_fini(const struct mx_cfg_param *tab, void *conf)
 			*sp = NULL;
 		}
 	}
+}
+
+/* mx_cfg_cli_problem - report one command-line problem */
+static void mx_cfg_cli_problem(mx_cfg_report_fn report, void *arg,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void
+mx_cfg_cli_problem(mx_cfg_report_fn report, void *arg, const char *fmt, ...)
+{
+	char msg[MX_CFG_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (report != NULL)
+		report(arg, "command line", 0, msg);
+}
+
+/* mx_cfg_load_cli - -c FILE first, then the options over it */
+int
+mx_cfg_load_cli(const struct mx_cfg_param *tab, void *conf, int argc,
+    char **argv, mx_cfg_report_fn report, void *arg, struct mx_cfg_cli *cli)
+{
+	char err[MX_CFG_ERR_MAX], name[64];
+	int i, problems = 0;
+
+	memset(cli, 0, sizeof(*cli));
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") != 0 &&
+		    strcmp(argv[i], "--config") != 0)
+			continue;
+		if (i + 1 >= argc) {
+			mx_cfg_cli_problem(
+			    report, arg, "option %s: needs a file", argv[i]);
+			return problems + 1;
+		}
+		cli->file = argv[++i];
+	}
+	if (cli->file != NULL)
+		problems += mx_cfg_load_file(tab, conf, cli->file, report, arg);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *val, *eq;
+		const struct mx_cfg_param *p;
+		size_t nl;
+
+		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+			i++;
+		} else if (strcmp(a, "-f") == 0) {
+			cli->is_foreground = 1;
+		} else if (strcmp(a, "-v") == 0) {
+			cli->is_verbose = 1;
+		} else if (strcmp(a, "--check-config") == 0) {
+			cli->is_check = 1;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			cli->is_help = 1;
+		} else if (strncmp(a, "--", 2) != 0) {
+			mx_cfg_cli_problem(
+			    report, arg, "option '%.64s': unknown", a);
+			problems++;
+		} else {
+			a += 2;
+			eq = strchr(a, '=');
+			nl = eq ? (size_t)(eq - a) : strlen(a);
+			p = nl < sizeof(name) ? mx_cfg_find(tab, a, nl) : NULL;
+			if (p == NULL) {
+				mx_cfg_cli_problem(report, arg,
+				    "option --%.*s: unknown",
+				    (int)(nl < 64 ? nl : 64), a);
+				problems++;
+				continue;
+			}
+			memcpy(name, a, nl);
+			name[nl] = '\0';
+			if (eq != NULL) {
+				val = eq + 1;
+			} else if (p->type == MX_CFG_BOOL &&
+			           (i + 1 >= argc || argv[i + 1][0] == '-')) {
+				val = "yes"; /* a boolean flag alone */
+			} else if (i + 1 < argc) {
+				val = argv[++i];
+			} else {
+				mx_cfg_cli_problem(report, arg,
+				    "option --%s: needs a value", name);
+				problems++;
+				continue;
+			}
+			if (mx_cfg_set(
+			        tab, conf, name, val, err, sizeof(err)) != 0) {
+				mx_cfg_cli_problem(
+				    report, arg, "option --%s: %s", name, err);
+				problems++;
+			}
+		}
+	}
+	return problems;
+}
+
+/* mx_cfg_usage - the option list, spelled with dashes */
+void
+mx_cfg_usage(const struct mx_cfg_param *tab, const char *usage, FILE *out)
+{
+	fprintf(out, "%s\n", usage);
+	for (; tab->name != NULL; tab++) {
+		char opt[64];
+		size_t i;
+
+		for (i = 0; tab->name[i] != '\0' && i < sizeof(opt) - 1; i++)
+			opt[i] = tab->name[i] == '_' ? '-' : tab->name[i];
+		opt[i] = '\0';
+		fprintf(out, "  --%-24s %s%s%s%s\n", opt, tab->help,
+		    tab->def && tab->def[0] ? " [" : "",
+		    tab->def ? tab->def : "",
+		    tab->def && tab->def[0] ? "]" : "");
+	}
+}
+
+/* mx_cfg_read_secret - a small secret file, trimmed */
+long
+mx_cfg_read_secret(
+    const char *path, char *out, size_t max, char *err, size_t errlen)
+{
+	size_t len = 0;
+	ssize_t n;
+	long rc = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open '%.256s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (len < max + 2 && (n = read(fd, out + len, max + 2 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "cannot read '%.256s': %s", path,
+			    strerror(errno));
+			goto leave;
+		}
+		len += (size_t)n;
+	}
+	/* max + 2 bytes read: more is there, whatever it ends with */
+	if (len < max + 2)
+		while (
+		    len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r' ||
+		                   out[len - 1] == ' ' || out[len - 1] == '\t'))
+			len--;
+	if (len > max) {
+		snprintf(err, errlen, "'%.256s' holds more than %zu bytes",
+		    path, max);
+		goto leave;
+	}
+	out[len] = '\0';
+	rc = (long)len;
+leave:
+	if (rc < 0)
+		explicit_bzero(out, max + 2);
+	close(fd);
+	return rc;
 }

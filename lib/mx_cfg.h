@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define MX_CFG_LINE_MAX 198           /* per line, without "\n"; see below */
 #define MX_CFG_VALUE_MAX 1024         /* longest value (mx_cfg_set) */
@@ -101,6 +102,35 @@ int mx_cfg_load_mem(const struct mx_cfg_param *tab, void *conf,
  */
 int mx_cfg_load_file(const struct mx_cfg_param *tab, void *conf,
     const char *path, mx_cfg_report_fn report, void *arg);
+
+/* what mx_cfg_load_cli found besides parameters */
+struct mx_cfg_cli {
+	const char *file;  /* -c FILE / --config FILE, or NULL */
+	int is_foreground; /* -f: log to stderr, stay in front */
+	int is_verbose;    /* -v: debug logging */
+	int is_check;      /* --check-config: validate and exit */
+	int is_help;       /* -h / --help */
+};
+
+/*
+ * mx_cfg_load_cli - the file named by -c, then every --NAME VALUE (or
+ * --NAME=VALUE; a boolean alone means yes) over conf, in that order, so
+ * the command line overrides the file. Problems go to report, with file
+ * "command line" and line 0 for options. Returns how many there were.
+ */
+int mx_cfg_load_cli(const struct mx_cfg_param *tab, void *conf, int argc,
+    char **argv, mx_cfg_report_fn report, void *arg, struct mx_cfg_cli *cli);
+
+/* mx_cfg_usage - one line per parameter (option, help, default) to out */
+void mx_cfg_usage(const struct mx_cfg_param *tab, const char *usage, FILE *out);
+
+/*
+ * mx_cfg_read_secret - read a secret file (password, salt) of at most max
+ * bytes into out (max + 2 bytes of room), trailing white space removed,
+ * NUL-ended. Returns the length, or -1 with why in err (and out wiped).
+ */
+long mx_cfg_read_secret(
+    const char *path, char *out, size_t max, char *err, size_t errlen);
 
 /* mx_cfg_fini - free the strings the config owns; conf can be reused */
 void mx_cfg_fini(const struct mx_cfg_param *tab, void *conf);

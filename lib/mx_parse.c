@@ -5,6 +5,7 @@
  */
 #include "lib/mx_parse.h"
 
+#include <string.h>
 #include <strings.h>
 
 #include "lib/mx_err.h"
@@ -160,4 +161,45 @@ mx_parse_bool(const char *s, size_t len, int *out)
 		}
 	}
 	return MX_EINVAL;
+}
+
+/* mx_parse_hostport - split HOST:PORT */
+int
+mx_parse_hostport(
+    const char *s, size_t len, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *colon = NULL;
+	size_t hl, i;
+	uint64_t p;
+
+	if (len > 0 && s[0] == '[') {
+		const char *rb = memchr(s, ']', len);
+
+		if (rb == NULL || rb + 1 >= s + len || rb[1] != ':')
+			return MX_EINVAL;
+		hl = (size_t)(rb - s - 1);
+		colon = rb + 1;
+		if (hl == 0 || hl >= hostlen ||
+		    mx_parse_u64(colon + 1, (size_t)(s + len - colon - 1), 1,
+		        65535, &p) != 0)
+			return MX_EINVAL;
+		memcpy(host, s + 1, hl);
+	} else {
+		for (i = len; i > 0; i--)
+			if (s[i - 1] == ':') {
+				colon = s + i - 1;
+				break;
+			}
+		if (colon == NULL)
+			return MX_EINVAL;
+		hl = (size_t)(colon - s);
+		if (hl == 0 || hl >= hostlen ||
+		    mx_parse_u64(colon + 1, (size_t)(s + len - colon - 1), 1,
+		        65535, &p) != 0)
+			return MX_EINVAL;
+		memcpy(host, s, hl);
+	}
+	host[hl] = '\0';
+	*port = (uint16_t)p;
+	return 0;
 }

@@ -43,4 +43,12 @@ int mx_parse_duration_ms(
  */
 int mx_parse_bool(const char *s, size_t len, int *out);
 
+/*
+ * mx_parse_hostport - "host:port" or "[v6]:port" (port 1..65535) into
+ * host (NUL-ended, hostlen bytes at most with the NUL) and *port.
+ * Returns 0 or MX_EINVAL; nothing is resolved.
+ */
+int mx_parse_hostport(
+    const char *s, size_t len, char *host, size_t hostlen, uint16_t *port);
+
 #endif /* MX_PARSE_H */

@@ -8,6 +8,12 @@
  * so every reader sees them in step. Lookups copy what they return out
  * of the map: nothing handed to a caller points into it.
  *
+ * Each value names its origin (byte 3): 0 for the store's own records,
+ * or the slot ("origin:<hub-id>" in meta) of the hub whose updates put
+ * it, so proto_store_clear_origin can replace one hub's records with its
+ * snapshot and leave everyone else's. A layout 2 store (byte 3 reserved,
+ * always 0) reads as origin 0; a writer marks it layout 3 at open.
+ *
  * Longest-prefix match asks "netidx" (proto_store_nx.c), which cuts
  * each family's address space into runs with the same longest covering
  * net: one cursor seek names the net, one get reads it. Probing every
@@ -26,7 +32,8 @@
  * version, lengths, ranges) because the file may come from an older or
  * damaged program; a bad value is MX_EVERSION or MX_EIO, never a crash.
  * Limits: map_bytes (MX_EFULL; the caller aborts), max_readers,
- * PROTO_KEY_MAX, PROTO_ID_MAX for hub ids.
+ * PROTO_KEY_MAX, PROTO_ID_MAX for hub ids, PROTO_STORE_ORIGIN_MAX hub
+ * origin slots.
  */
 #include "proto/proto_store.h"
 
@@ -52,7 +59,9 @@
 #define PROTO_STORE_XKEY_MIN 10                   /* expiry key: 8 + 1 + 1 */
 #define PROTO_STORE_XKEY_MAX (9 + PROTO_KEY_MAX)  /* expiry key bytes */
 #define PROTO_STORE_POSKEY_MAX (4 + PROTO_ID_MAX) /* "pos:" + hub id */
-#define PROTO_STORE_REMAP_TRIES 4                 /* MDB_MAP_RESIZED retries */
+#define PROTO_STORE_ORGKEY_MAX (7 + PROTO_ID_MAX) /* "origin:" + hub id */
+#define PROTO_STORE_LAYOUT_V2 2     /* values without origin: still read */
+#define PROTO_STORE_REMAP_TRIES 4   /* MDB_MAP_RESIZED retries */
 #define PROTO_STORE_QUIESCE_MS 5000 /* wait for other txns to end */
 
 /* state of the value a put or delete replaces (proto_store_old) */
@@ -67,6 +76,8 @@ static const char *const proto_store_db_names[PROTO_STORE_KIND_MAX + 1] = {NULL,
 static const char proto_store_key_layout[] = "layout";
 static const char proto_store_key_netlens[] = "netlens";
 static const char proto_store_key_netidx[] = "netidx";
+static const char proto_store_pfx_pos[] = "pos:";
+static const char proto_store_pfx_origin[] = "origin:";
 
 /* proto_store_err - LMDB return code to MX_E* */
 int
@@ -156,16 +167,16 @@ proto_store_text_ok(const uint8_t *p, size_t len)
 	return 1;
 }
 
-/* proto_store_encode - record to value bytes; returns the length */
+/* proto_store_encode - record and its origin to value bytes; the length */
 static size_t
-proto_store_encode(const struct proto_record *r, uint8_t *p)
+proto_store_encode(const struct proto_record *r, uint8_t origin, uint8_t *p)
 {
 	size_t o = PROTO_STORE_HDR;
 
 	p[0] = PROTO_STORE_LAYOUT;
 	p[1] = r->action;
 	p[2] = r->flags;
-	p[3] = 0;
+	p[3] = origin;
 	proto_store_put_le(p + 4, (uint32_t)r->score, 4);
 	proto_store_put_le(p + 8, r->expires, 8);
 	proto_store_put_le(p + 16, r->ts_ms, 8);
@@ -180,16 +191,20 @@ proto_store_encode(const struct proto_record *r, uint8_t *p)
 	return o + r->data_len;
 }
 
-/* proto_store_check_val - validate value bytes; *expires on success */
+/*
+ * proto_store_check_val - validate value bytes; *expires and, when origin
+ * is not NULL, *origin on success. A layout 2 value (written before
+ * origins) is read as origin 0: its byte 3 was reserved and always 0.
+ */
 static int
-proto_store_check_val(const MDB_val *v, uint64_t *expires)
+proto_store_check_val(const MDB_val *v, uint64_t *expires, uint8_t *origin)
 {
 	const uint8_t *p = v->mv_data;
 	size_t slen, rlen, dlen;
 
 	if (v->mv_size == 0)
 		return MX_EIO;
-	if (p[0] != PROTO_STORE_LAYOUT)
+	if (p[0] != PROTO_STORE_LAYOUT && p[0] != PROTO_STORE_LAYOUT_V2)
 		return MX_EVERSION;
 	if (v->mv_size < PROTO_STORE_HDR)
 		return MX_EIO;
@@ -200,11 +215,14 @@ proto_store_check_val(const MDB_val *v, uint64_t *expires)
 	    dlen > PROTO_DATA_MAX ||
 	    PROTO_STORE_HDR + slen + rlen + dlen != v->mv_size)
 		return MX_EIO;
-	if (p[1] > PROTO_ACT_MAX || (p[2] & ~PROTO_RF_ALL) != 0 || p[3] != 0)
+	if (p[1] > PROTO_ACT_MAX || (p[2] & ~PROTO_RF_ALL) != 0 ||
+	    (p[0] == PROTO_STORE_LAYOUT_V2 && p[3] != 0))
 		return MX_EIO;
 	if (!proto_store_text_ok(p + PROTO_STORE_HDR, slen + rlen))
 		return MX_EIO;
 	*expires = proto_store_le64(p + 8);
+	if (origin != NULL)
+		*origin = p[3];
 	return 0;
 }
 
@@ -221,7 +239,7 @@ proto_store_fill(const MDB_val *v, uint64_t now, int kind, const uint8_t *key,
 	size_t o = PROTO_STORE_HDR;
 	int rc;
 
-	if ((rc = proto_store_check_val(v, &expires)) != 0)
+	if ((rc = proto_store_check_val(v, &expires, NULL)) != 0)
 		return rc;
 	if (expires != 0 && expires <= now)
 		return MX_ENOTFOUND;
@@ -613,16 +631,20 @@ proto_store_old(struct proto_txn *t, int kind, const uint8_t *key,
 		return 0;
 	if (mrc != 0)
 		return proto_store_err(mrc);
-	if (proto_store_check_val(&v, old_exp) == 0)
+	if (proto_store_check_val(&v, old_exp, NULL) == 0)
 		*old = PROTO_STORE_OLD_OK;
 	else
 		*old = PROTO_STORE_OLD_BAD;
 	return 0;
 }
 
-/* proto_store_put - write r, keeping the index and net counts in step */
+/*
+ * proto_store_put - write r marked with origin, keeping the index and
+ * net counts in step
+ */
 static int
-proto_store_put(struct proto_txn *t, const struct proto_record *r)
+proto_store_put(
+    struct proto_txn *t, const struct proto_record *r, uint8_t origin)
 {
 	uint8_t val[PROTO_STORE_VAL_MAX];
 	MDB_val k = {r->key_len, (void *)r->key}, v = {0, val};
@@ -645,7 +667,7 @@ proto_store_put(struct proto_txn *t, const struct proto_record *r)
 	if (!is_same && r->expires != 0 &&
 	    (rc = proto_store_xput(t, r->expires, r->kind, r->key, r->key_len)))
 		return rc;
-	v.mv_size = proto_store_encode(r, val);
+	v.mv_size = proto_store_encode(r, origin, val);
 	if ((rc = proto_store_err(mdb_put(t->txn, dbi, &k, &v, 0))) != 0)
 		return rc;
 	/* an overwrite leaves the runs alone: they hold keys, not values */
@@ -696,33 +718,54 @@ proto_store_del(struct proto_txn *t, int kind, const uint8_t *key,
 	return 0;
 }
 
-/* proto_store_layout - check or, for a new store, write the layout */
+/* proto_store_layout_put - write this program's layout into meta */
 static int
-proto_store_layout(struct proto_store *s, MDB_txn *txn)
+proto_store_layout_put(struct proto_store *s, MDB_txn *txn)
 {
 	uint8_t buf[4];
 	MDB_val k = {
 	    sizeof(proto_store_key_layout) - 1, (void *)proto_store_key_layout};
+	MDB_val v = {sizeof(buf), buf};
+
+	proto_store_put_le(buf, PROTO_STORE_LAYOUT, 4);
+	return proto_store_err(mdb_put(txn, s->dbi_meta, &k, &v, 0));
+}
+
+/*
+ * proto_store_layout - check the layout; a writer writes it into a new
+ * store and upgrades a layout 2 store to 3
+ */
+static int
+proto_store_layout(struct proto_store *s, MDB_txn *txn)
+{
+	MDB_val k = {
+	    sizeof(proto_store_key_layout) - 1, (void *)proto_store_key_layout};
 	MDB_val v;
+	uint32_t layout;
 	int mrc;
 
 	mrc = mdb_get(txn, s->dbi_meta, &k, &v);
-	if (mrc == MDB_NOTFOUND && !s->is_read_only) {
-		proto_store_put_le(buf, PROTO_STORE_LAYOUT, 4);
-		v.mv_size = sizeof(buf);
-		v.mv_data = buf;
-		return proto_store_err(mdb_put(txn, s->dbi_meta, &k, &v, 0));
-	}
+	if (mrc == MDB_NOTFOUND && !s->is_read_only)
+		return proto_store_layout_put(s, txn);
 	if (mrc != 0 || v.mv_size != 4)
 		return MX_EIO;
+	layout = proto_store_le32(v.mv_data);
+	if (layout == PROTO_STORE_LAYOUT)
+		return 0;
+	/*
+	 * Layout 2 differs only in value byte 3 (reserved then, always 0;
+	 * the origin now): its values read as origin 0, so it is taken as
+	 * it is. A writer marks it 3 at once, so a layout 2 program, which
+	 * would take an origin for damage, refuses it from then on.
+	 */
+	if (layout == PROTO_STORE_LAYOUT_V2)
+		return s->is_read_only ? 0 : proto_store_layout_put(s, txn);
 	/*
 	 * newer is unknown. Layout 1 (before netidx, values marked 1) is
 	 * refused rather than migrated: none was ever deployed, and an edge
 	 * cache reloads from a snapshot
 	 */
-	if (proto_store_le32(v.mv_data) != PROTO_STORE_LAYOUT)
-		return MX_EVERSION;
-	return 0;
+	return MX_EVERSION;
 }
 
 /*
@@ -1015,9 +1058,20 @@ proto_store_record_check(const struct proto_record *r)
 	return proto_record_check(&probe);
 }
 
-/* proto_store_apply - put or delete one record */
+/* proto_store_apply - put or delete one record of the store's own */
 int
 proto_store_apply(struct proto_txn *t, const struct proto_record *r)
+{
+	return proto_store_apply_from(t, r, PROTO_STORE_ORIGIN_LOCAL);
+}
+
+/*
+ * proto_store_apply_from - put one record marked with origin, or delete
+ * one whatever its origin
+ */
+int
+proto_store_apply_from(
+    struct proto_txn *t, const struct proto_record *r, uint8_t origin)
 {
 	int is_deleted, rc;
 
@@ -1031,12 +1085,124 @@ proto_store_apply(struct proto_txn *t, const struct proto_record *r)
 	if (proto_store_record_check(r) != 0)
 		return MX_EINVAL;
 	if (r->op == PROTO_OP_PUT)
-		rc = proto_store_put(t, r);
+		rc = proto_store_put(t, r, origin);
 	else
 		rc = proto_store_del(
 		    t, r->kind, r->key, r->key_len, 0, &is_deleted);
 	if (rc == MX_EFULL || rc == MX_EIO)
 		t->err = rc;
+	return rc;
+}
+
+/*
+ * proto_store_clear_origin - delete every record of one origin, kind by
+ * kind, through proto_store_del so that the expiry index, the net counts
+ * and netidx follow exactly as for a delete. A damaged value has no
+ * known origin and is left alone.
+ */
+int
+proto_store_clear_origin(struct proto_txn *t, uint8_t origin, size_t *removed)
+{
+	MDB_cursor *cur = NULL;
+	uint8_t key[PROTO_KEY_MAX];
+	MDB_val k, v;
+	uint64_t exp;
+	size_t n = 0, klen;
+	uint8_t o;
+	int kind, mrc, rc = 0, is_deleted;
+
+	if (t == NULL || removed == NULL)
+		return MX_EINVAL;
+	if (!t->is_write)
+		return MX_ESTATE;
+	if (t->err != 0)
+		return t->err;
+	for (kind = PROTO_KIND_MIN; kind <= PROTO_STORE_KIND_MAX; kind++) {
+		mrc = mdb_cursor_open(t->txn, t->s->dbi_kind[kind], &cur);
+		if ((rc = proto_store_err(mrc)) != 0) {
+			cur = NULL;
+			goto out;
+		}
+		mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		while (mrc == 0) {
+			klen = k.mv_size;
+			if (klen == 0 || klen > PROTO_KEY_MAX ||
+			    proto_store_check_val(&v, &exp, &o) != 0 ||
+			    o != origin) {
+				mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+				continue;
+			}
+			/* copy: the delete may move the page k points into */
+			memcpy(key, k.mv_data, klen);
+			rc =
+			    proto_store_del(t, kind, key, klen, 0, &is_deleted);
+			if (rc != 0)
+				goto out;
+			n += is_deleted != 0;
+			/* the next key after the deleted one, whatever LMDB
+			 * did to the cursor's position */
+			k.mv_size = klen;
+			k.mv_data = key;
+			mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		}
+		if (mrc != MDB_NOTFOUND) {
+			rc = proto_store_err(mrc);
+			goto out;
+		}
+		mdb_cursor_close(cur);
+		cur = NULL;
+	}
+	*removed = n;
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (rc == MX_EFULL || rc == MX_EIO)
+		t->err = rc;
+	return rc;
+}
+
+/*
+ * proto_store_each - hand every live record of a kind to fn, in key
+ * order. Each record is a copy; fn must not change the store through t
+ * (a write would move the cursor's pages).
+ */
+int
+proto_store_each(struct proto_txn *t, int kind, uint64_t now,
+    int (*fn)(void *arg, const struct proto_record *r), void *arg)
+{
+	MDB_cursor *cur = NULL;
+	struct proto_record *r = NULL;
+	MDB_val k, v;
+	int mrc, rc;
+
+	if (t == NULL || fn == NULL || kind < PROTO_KIND_MIN ||
+	    kind > PROTO_STORE_KIND_MAX)
+		return MX_EINVAL;
+	if (!atomic_load(&t->is_active))
+		return MX_ESTATE;
+	mrc = mdb_cursor_open(t->txn, t->s->dbi_kind[kind], &cur);
+	if ((rc = proto_store_err(mrc)) != 0)
+		return rc;
+	/* about 700 bytes: off the stack of whoever iterates */
+	r = mx_malloc(sizeof(*r));
+	mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (mrc == 0) {
+		if (k.mv_size == 0 || k.mv_size > PROTO_KEY_MAX) {
+			rc = MX_EIO;
+			goto out;
+		}
+		rc = proto_store_fill(&v, now, kind, k.mv_data, k.mv_size, r);
+		if (rc == 0 && (rc = fn(arg, r)) != 0)
+			goto out;
+		/* expired: not live, skipped; damaged: the caller's call */
+		if (rc != 0 && rc != MX_ENOTFOUND)
+			goto out;
+		mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	rc = mrc == MDB_NOTFOUND ? 0 : proto_store_err(mrc);
+out:
+	mx_free(r);
+	mdb_cursor_close(cur);
 	return rc;
 }
 
@@ -1275,11 +1441,15 @@ out:
 	return rc;
 }
 
-/* proto_store_pos_key - "pos:<hub-id>"; printable, 1..PROTO_ID_MAX */
+/*
+ * proto_store_hub_key - meta key pfx + hub id (printable, 1..PROTO_ID_MAX)
+ * into key, which holds strlen(pfx) + PROTO_ID_MAX bytes
+ */
 static int
-proto_store_pos_key(const char *hub_id, uint8_t *key, size_t *keylen)
+proto_store_hub_key(
+    const char *pfx, const char *hub_id, uint8_t *key, size_t *keylen)
 {
-	size_t n, i;
+	size_t n, i, plen = strlen(pfx);
 
 	if (hub_id == NULL)
 		return MX_EINVAL;
@@ -1289,10 +1459,17 @@ proto_store_pos_key(const char *hub_id, uint8_t *key, size_t *keylen)
 	for (i = 0; i < n; i++)
 		if ((uint8_t)hub_id[i] < 0x21 || (uint8_t)hub_id[i] > 0x7e)
 			return MX_EINVAL;
-	memcpy(key, "pos:", 4);
-	memcpy(key + 4, hub_id, n);
-	*keylen = 4 + n;
+	memcpy(key, pfx, plen);
+	memcpy(key + plen, hub_id, n);
+	*keylen = plen + n;
 	return 0;
+}
+
+/* proto_store_pos_key - "pos:<hub-id>" */
+static int
+proto_store_pos_key(const char *hub_id, uint8_t *key, size_t *keylen)
+{
+	return proto_store_hub_key(proto_store_pfx_pos, hub_id, key, keylen);
 }
 
 /* proto_store_pos_get - a hub's epoch and last applied seq */
@@ -1339,4 +1516,82 @@ proto_store_pos_put(
 	if (rc != 0)
 		t->err = rc;
 	return rc;
+}
+
+/*
+ * proto_store_origin_used - mark in used[] the slot of every
+ * "origin:<hub-id>" entry; a damaged one is MX_EIO (its slot is unknown,
+ * and handing it out again would mix two hubs' records)
+ */
+static int
+proto_store_origin_used(struct proto_txn *t, uint8_t used[256])
+{
+	size_t plen = sizeof(proto_store_pfx_origin) - 1;
+	MDB_cursor *cur = NULL;
+	MDB_val k = {plen, (void *)proto_store_pfx_origin}, v;
+	int mrc, rc;
+
+	memset(used, 0, 256);
+	mrc = mdb_cursor_open(t->txn, t->s->dbi_meta, &cur);
+	if ((rc = proto_store_err(mrc)) != 0)
+		return rc;
+	mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (mrc == 0 && k.mv_size > plen &&
+	       memcmp(k.mv_data, proto_store_pfx_origin, plen) == 0) {
+		if (v.mv_size != 1 || *(const uint8_t *)v.mv_data == 0) {
+			mdb_cursor_close(cur);
+			return MX_EIO;
+		}
+		used[*(const uint8_t *)v.mv_data] = 1;
+		mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return mrc == 0 || mrc == MDB_NOTFOUND ? 0 : proto_store_err(mrc);
+}
+
+/*
+ * proto_store_origin_slot - the origin slot of a hub; a write txn hands
+ * out the lowest free slot on first use
+ */
+int
+proto_store_origin_slot(struct proto_txn *t, const char *hub_id, uint8_t *slot)
+{
+	uint8_t key[PROTO_STORE_ORGKEY_MAX], used[256], val;
+	MDB_val k = {0, key}, v;
+	unsigned i;
+	int mrc, rc;
+
+	if (t == NULL || slot == NULL ||
+	    proto_store_hub_key(
+	        proto_store_pfx_origin, hub_id, key, &k.mv_size) != 0)
+		return MX_EINVAL;
+	if (!atomic_load(&t->is_active))
+		return MX_ESTATE;
+	if (t->is_write && t->err != 0)
+		return t->err;
+	mrc = mdb_get(t->txn, t->s->dbi_meta, &k, &v);
+	if (mrc == 0) {
+		if (v.mv_size != 1 || *(const uint8_t *)v.mv_data == 0)
+			return MX_EIO;
+		*slot = *(const uint8_t *)v.mv_data;
+		return 0;
+	}
+	if (mrc != MDB_NOTFOUND || !t->is_write)
+		return proto_store_err(mrc);
+	if ((rc = proto_store_origin_used(t, used)) != 0)
+		return rc;
+	for (i = 1; i <= PROTO_STORE_ORIGIN_MAX && used[i]; i++)
+		;
+	if (i > PROTO_STORE_ORIGIN_MAX)
+		return MX_ELIMIT;
+	val = (uint8_t)i;
+	v.mv_size = 1;
+	v.mv_data = &val;
+	rc = proto_store_err(mdb_put(t->txn, t->s->dbi_meta, &k, &v, 0));
+	if (rc != 0) {
+		t->err = rc;
+		return rc;
+	}
+	*slot = val;
+	return 0;
 }

@@ -7,7 +7,10 @@
  * (the net address space cut into runs with the same longest covering
  * net, for one-seek longest-prefix match). Keys are the canonical binary
  * keys of proto_record.h; values are a small fixed-layout header with a
- * layout version, then source, reason and data (docs/store.md).
+ * layout version, then source, reason and data (docs/store.md). Each
+ * value names its origin: 0 for the store's own records, or the slot of
+ * the hub whose updates wrote it, so one hub's records can be replaced
+ * by its snapshot without touching anyone else's.
  *
  * Readers use read-only transactions and take no lock; there is one writer
  * at a time (LMDB serialises writers). The environment is opened with
@@ -28,7 +31,11 @@
 
 #include "proto/proto_record.h"
 
-#define PROTO_STORE_LAYOUT 2 /* value and database layout version */
+#define PROTO_STORE_LAYOUT 3 /* value and database layout version */
+
+/* record origins (value byte 3): who wrote a record */
+#define PROTO_STORE_ORIGIN_LOCAL 0 /* the store's own (mxcache, the edge) */
+#define PROTO_STORE_ORIGIN_MAX 255 /* hub slots are 1..255 */
 
 struct proto_store;
 struct proto_txn;
@@ -44,9 +51,11 @@ struct proto_store_opts {
  * proto_store_open - open or create the store in directory dir (which
  * must exist). A writer rebuilds the net index if it is missing or does
  * not match the net database (time and map space in proportion to the
- * nets). Returns 0, MX_EIO (LMDB error, unreadable dir), MX_EVERSION
- * (layout newer than this program, or layout 1, from before the net
- * index), MX_EFULL (no map space to rebuild the index) or MX_EINVAL.
+ * nets), and marks a layout 2 store (from before origins; its records
+ * read as origin 0) as layout 3. Returns 0, MX_EIO (LMDB error,
+ * unreadable dir), MX_EVERSION (layout newer than this program, or
+ * layout 1, from before the net index), MX_EFULL (no map space to
+ * rebuild the index) or MX_EINVAL.
  * Caller closes with proto_store_close. Open once per process; share
  * across threads.
  */
@@ -86,6 +95,50 @@ void proto_store_abort(struct proto_txn *t);
  * key is not an error.
  */
 int proto_store_apply(struct proto_txn *t, const struct proto_record *r);
+/*
+ * proto_store_apply_from - proto_store_apply for records of an origin
+ * (proto_store_apply is origin PROTO_STORE_ORIGIN_LOCAL). A put marks the
+ * record with origin, replacing a record of any origin; a delete removes
+ * the key whatever its origin. Returns as proto_store_apply.
+ */
+int proto_store_apply_from(
+    struct proto_txn *t, const struct proto_record *r, uint8_t origin);
+
+/*
+ * proto_store_origin_slot - the origin slot (1..255) of a hub's records
+ * The mapping lives in meta ("origin:<hub-id>"). A write txn assigns the
+ * lowest free slot the first time a hub is named (written with the txn);
+ * a slot is never given back. Returns 0, MX_EINVAL (bad hub id: 1..
+ * PROTO_ID_MAX printable bytes), MX_ENOTFOUND (read txn, hub never
+ * seen), MX_ELIMIT (255 slots in use), MX_EFULL, MX_EIO (LMDB error or
+ * a damaged entry), MX_ESTATE (ended handle).
+ */
+int proto_store_origin_slot(
+    struct proto_txn *t, const char *hub_id, uint8_t *slot);
+
+/*
+ * proto_store_clear_origin - delete every record of one origin in every
+ * kind's database, in write txn t, keeping the expiry index, the net
+ * counts and the net index in step exactly as a delete does. Values too
+ * damaged to name an origin are left alone. Cost: one step per record
+ * stored (any origin) plus a delete per record removed. *removed gets
+ * the count. Returns 0, MX_EINVAL, MX_ESTATE (read handle), MX_EFULL or
+ * MX_EIO (the txn is then dead: abort it).
+ */
+int proto_store_clear_origin(
+    struct proto_txn *t, uint8_t origin, size_t *removed);
+
+/*
+ * proto_store_each - call fn for every live record (0 < expires <= now
+ * is skipped) of a kind, in key order (LMDB byte order of the keys), in
+ * a read or write txn. fn gets a copy (valid during the call) and must
+ * not change the store through t; its non-zero return stops the walk and
+ * is returned. Returns 0, that value, MX_EINVAL, MX_ESTATE, MX_EVERSION
+ * or MX_EIO (a damaged value or key stops the walk: a snapshot must not
+ * leave a record out silently).
+ */
+int proto_store_each(struct proto_txn *t, int kind, uint64_t now,
+    int (*fn)(void *arg, const struct proto_record *r), void *arg);
 
 /*
  * proto_store_get - exact lookup of (kind, key)

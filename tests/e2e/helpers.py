@@ -342,11 +342,13 @@ class Edge:
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         env.update(self.extra_env)
+        # a restart appends to the same log: wait for new READY lines
+        before = self.log().count("READY listen=")
         self.log_f = open(self.logpath, "ab")
         self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
                                      stdout=self.log_f, stderr=self.log_f,
                                      env=env)
-        want = 1 + (1 if self.proxy_port else 0)
+        want = before + 1 + (1 if self.proxy_port else 0)
         end = time.monotonic() + READY_TIMEOUT
         while True:
             if self.log().count("READY listen=") >= want:

@@ -945,6 +945,100 @@ mx_cfg_test_teardown(void **state)
 	return rmdir(mx_cfg_test_dir) == 0 ? 0 : -1;
 }
 
+/* mx_cfg_test_cli - -c FILE first, then options over it; flags; problems */
+static void
+mx_cfg_test_cli(void **state)
+{
+	static const char text[] = "conn_limit = 20\nbanner = from file\n";
+	struct mx_cfg_test_conf c;
+	struct mx_cfg_test_report r;
+	struct mx_cfg_cli cli;
+	char path[4200];
+
+	(void)state;
+	mx_cfg_test_path(path, sizeof(path), "cli.conf");
+	mx_cfg_test_write(path, text, sizeof(text) - 1);
+	{
+		/* the option comes first on the line and still wins */
+		char *argv[] = {"prog", "--conn-limit=30", "-f", "-c", path,
+		    "--is-strict", "-v", "--banner", "from cli",
+		    "--check-config", NULL};
+
+		mx_cfg_test_new(&c);
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(mx_cfg_load_cli(mx_cfg_test_tab, &c, 10, argv,
+		                     mx_cfg_test_collect, &r, &cli),
+		    0);
+		assert_int_equal(c.conn_limit, 30);
+		assert_string_equal(c.banner, "from cli");
+		assert_int_equal(c.is_strict, 1); /* a boolean alone is yes */
+		assert_string_equal(cli.file, path);
+		assert_true(
+		    cli.is_foreground && cli.is_verbose && cli.is_check);
+		assert_false(cli.is_help);
+		mx_cfg_fini(mx_cfg_test_tab, &c);
+	}
+	{
+		char *argv[] = {"prog", "--nope", "stray", "--conn-limit",
+		    "5000", "--idle-time", "--help", "-c", NULL};
+
+		mx_cfg_test_new(&c);
+		memset(&r, 0, sizeof(r));
+		/* -c without a file stops at once: one problem */
+		assert_int_equal(mx_cfg_load_cli(mx_cfg_test_tab, &c, 8, argv,
+		                     mx_cfg_test_collect, &r, &cli),
+		    1);
+		mx_cfg_test_has(&r, 0, 0, "needs a file");
+		mx_cfg_fini(mx_cfg_test_tab, &c);
+	}
+	{
+		char *argv[] = {"prog", "--nope", "stray", "--conn-limit",
+		    "5000", "--help", "--idle-time", NULL};
+
+		mx_cfg_test_new(&c);
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(mx_cfg_load_cli(mx_cfg_test_tab, &c, 7, argv,
+		                     mx_cfg_test_collect, &r, &cli),
+		    4);
+		mx_cfg_test_has(&r, 0, 0, "option --nope: unknown");
+		mx_cfg_test_has(&r, 1, 0, "option 'stray': unknown");
+		mx_cfg_test_has(&r, 2, 0, "option --conn-limit:");
+		mx_cfg_test_has(&r, 3, 0, "option --idle-time: needs a value");
+		assert_string_equal(r.file, "command line");
+		assert_true(cli.is_help);
+		assert_int_equal(
+		    c.conn_limit, 100); /* the bad value not taken */
+		mx_cfg_fini(mx_cfg_test_tab, &c);
+	}
+	assert_int_equal(unlink(path), 0);
+}
+
+/* mx_cfg_test_secret - trimmed, bounded, never half-read */
+static void
+mx_cfg_test_secret(void **state)
+{
+	char path[4200], out[8 + 2], err[MX_CFG_ERR_MAX];
+
+	(void)state;
+	mx_cfg_test_path(path, sizeof(path), "secret");
+	mx_cfg_test_write(path, "s3cret \r\n", 9);
+	assert_int_equal(mx_cfg_read_secret(path, out, 8, err, sizeof(err)), 6);
+	assert_string_equal(out, "s3cret");
+	/* exactly max bytes, then a newline: fits */
+	mx_cfg_test_write(path, "12345678\n", 9);
+	assert_int_equal(mx_cfg_read_secret(path, out, 8, err, sizeof(err)), 8);
+	/* one byte more than max: refused, whatever follows */
+	mx_cfg_test_write(path, "123456789", 9);
+	assert_int_equal(
+	    mx_cfg_read_secret(path, out, 8, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "more than 8 bytes"));
+	assert_int_equal(out[0], 0); /* wiped */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(
+	    mx_cfg_read_secret(path, out, 8, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot open"));
+}
+
 int
 main(void)
 {
@@ -971,6 +1065,8 @@ main(void)
 	    cmocka_unit_test(mx_cfg_test_file),
 	    cmocka_unit_test(mx_cfg_test_file_unusable),
 	    cmocka_unit_test(mx_cfg_test_fini),
+	    cmocka_unit_test(mx_cfg_test_cli),
+	    cmocka_unit_test(mx_cfg_test_secret),
 	};
 
 	return cmocka_run_group_tests(

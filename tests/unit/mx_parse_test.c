@@ -398,6 +398,48 @@ mx_parse_test_bool(void **state)
 	assert_int_equal(mx_parse_bool(NULL, 0, &b), MX_EINVAL);
 }
 
+/* mx_parse_test_hostport - HOST:PORT and [V6]:PORT, bounds */
+static void
+mx_parse_test_hostport(void **state)
+{
+	static const char *const bad[] = {"", "host", ":25", "host:", "host:0",
+	    "host:65536", "host:2x", "[::1]", "[::1]25", "[]:25", "[::1:25"};
+	char host[16];
+	uint16_t port = 0;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(
+	    mx_parse_hostport("mx.test:2525", 12, host, sizeof(host), &port),
+	    0);
+	assert_string_equal(host, "mx.test");
+	assert_int_equal(port, 2525);
+	assert_int_equal(
+	    mx_parse_hostport("[::1]:65535", 11, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 65535);
+	/* the last colon splits a bare v6 address */
+	assert_int_equal(
+	    mx_parse_hostport("::1:1", 5, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 1);
+	/* only len bytes are read */
+	assert_int_equal(
+	    mx_parse_hostport("a:25xyz", 4, host, sizeof(host), &port), 0);
+	assert_int_equal(port, 25);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(mx_parse_hostport(bad[i], strlen(bad[i]), host,
+		                     sizeof(host), &port),
+		    MX_EINVAL);
+	/* a host that does not fit (with its NUL) is refused */
+	assert_int_equal(mx_parse_hostport("0123456789abcdef:1", 18, host,
+	                     sizeof(host), &port),
+	    MX_EINVAL);
+	assert_int_equal(mx_parse_hostport("0123456789abcde:1", 17, host,
+	                     sizeof(host), &port),
+	    0);
+}
+
 int
 main(void)
 {
@@ -414,6 +456,7 @@ main(void)
 	    cmocka_unit_test(mx_parse_test_duration_limits),
 	    cmocka_unit_test(mx_parse_test_duration_invalid),
 	    cmocka_unit_test(mx_parse_test_bool),
+	    cmocka_unit_test(mx_parse_test_hostport),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

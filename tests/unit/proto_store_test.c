@@ -2009,6 +2009,374 @@ test_lpm_differential(void **state)
 	}
 }
 
+/* put_from - PUT kind/text marked with origin, asserting success */
+static void
+put_from(struct proto_store *s, int kind, const char *text, int32_t score,
+    uint64_t expires, uint8_t origin)
+{
+	struct proto_record r;
+	struct proto_txn *t;
+
+	rec(&r, kind, text, score, expires);
+	assert_int_equal(proto_store_write_begin(s, &t), 0);
+	assert_int_equal(proto_store_apply_from(t, &r, origin), 0);
+	assert_int_equal(proto_store_commit(t), 0);
+}
+
+/* slot_of - the origin slot of hub_id in a new write txn (committed) */
+static int
+slot_of(struct proto_store *s, const char *hub_id, uint8_t *slot)
+{
+	struct proto_txn *t;
+	int rc;
+
+	assert_int_equal(proto_store_write_begin(s, &t), 0);
+	rc = proto_store_origin_slot(t, hub_id, slot);
+	assert_int_equal(proto_store_commit(t), 0);
+	return rc;
+}
+
+/* raw_val - copy the raw value of key in db into v; its size */
+static size_t
+raw_val(const char *dir, const char *db, const void *key, size_t klen,
+    uint8_t *v, size_t max)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_val mk = {klen, (void *)key}, mv;
+
+	raw_open(dir, &env, &txn, 0);
+	assert_int_equal(mdb_get(txn, raw_dbi(txn, db), &mk, &mv), 0);
+	assert_true(mv.mv_size <= max);
+	memcpy(v, mv.mv_data, mv.mv_size);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return mv.mv_size;
+}
+
+/* raw_layout - the layout number in meta */
+static uint32_t
+raw_layout(const char *dir)
+{
+	uint8_t v[4];
+
+	assert_int_equal(raw_val(dir, "meta", "layout", 6, v, sizeof(v)), 4);
+	return (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 |
+	       (uint32_t)v[3] << 24;
+}
+
+/* test_origin_slots - first use assigns the lowest free slot, kept in
+ * meta with the txn; 255 at most; damage is an error, not a reuse */
+static void
+test_origin_slots(void **state)
+{
+	struct fix *f = *state;
+	struct proto_store_opts o = {.map_bytes = T_MAP};
+	struct proto_txn *t;
+	uint8_t slot = 0, bad[2] = {1, 2};
+	char id[16];
+	int i;
+
+	assert_int_equal(slot_of(f->s, "hub-a", &slot), 0);
+	assert_int_equal(slot, 1);
+	assert_int_equal(slot_of(f->s, "hub-b", &slot), 0);
+	assert_int_equal(slot, 2);
+	assert_int_equal(slot_of(f->s, "hub-a", &slot), 0);
+	assert_int_equal(slot, 1);
+	assert_int_equal(slot_of(f->s, "bad id", &slot), MX_EINVAL);
+	assert_int_equal(slot_of(f->s, "", &slot), MX_EINVAL);
+	/* an aborted assignment leaves nothing behind */
+	assert_int_equal(proto_store_write_begin(f->s, &t), 0);
+	assert_int_equal(proto_store_origin_slot(t, "hub-c", &slot), 0);
+	assert_int_equal(slot, 3);
+	proto_store_abort(t);
+	/* a read txn finds, never assigns */
+	assert_int_equal(proto_store_read_begin(f->s, &t), 0);
+	assert_int_equal(proto_store_origin_slot(t, "hub-b", &slot), 0);
+	assert_int_equal(slot, 2);
+	assert_int_equal(
+	    proto_store_origin_slot(t, "hub-c", &slot), MX_ENOTFOUND);
+	proto_store_read_free(t);
+	/* 255 slots, then MX_ELIMIT; the txn stays usable */
+	assert_int_equal(proto_store_write_begin(f->s, &t), 0);
+	for (i = 3; i <= 255; i++) {
+		snprintf(id, sizeof(id), "hub-%03d", i);
+		assert_int_equal(proto_store_origin_slot(t, id, &slot), 0);
+		assert_int_equal(slot, i);
+	}
+	assert_int_equal(proto_store_origin_slot(t, "hub-z", &slot), MX_ELIMIT);
+	assert_int_equal(proto_store_commit(t), 0);
+	assert_int_equal(slot_of(f->s, "hub-007", &slot), 0);
+	assert_int_equal(slot, 7);
+	/* a damaged entry: its own lookup and new assignments fail */
+	proto_store_close(f->s);
+	f->s = NULL;
+	raw_put(f->dir, "meta", "origin:hub-x", 12, bad, sizeof(bad));
+	assert_int_equal(reopen(f, &o), 0);
+	assert_int_equal(slot_of(f->s, "hub-x", &slot), MX_EIO);
+	assert_int_equal(slot_of(f->s, "hub-new", &slot), MX_EIO);
+	assert_int_equal(slot_of(f->s, "hub-a", &slot), 0);
+	assert_int_equal(slot, 1);
+}
+
+/* test_origin_clear_keeps_indexes - clearing one hub's records leaves
+ * the others' and keeps expiry index, net counts and netidx exact */
+static void
+test_origin_clear_keeps_indexes(void **state)
+{
+	struct fix *f = *state;
+	struct proto_store_opts o = {.map_bytes = T_MAP};
+	struct proto_record r;
+	struct proto_txn *t;
+	struct t_run runs[32], again[32];
+	uint8_t v[512];
+	char match[64];
+	size_t removed = 99, n, i;
+
+	/* the store's own */
+	put(f->s, PROTO_KIND_IP, "192.0.2.1", 1, 0);
+	put(f->s, PROTO_KIND_IP, "192.0.2.9", 9, 5000);
+	put(f->s, PROTO_KIND_NET, "10.0.0.0/8", 8, 0);
+	put(f->s, PROTO_KIND_DOMAIN, "example.com", 3, 0);
+	/* hub slot 1 */
+	put_from(f->s, PROTO_KIND_IP, "192.0.2.2", 2, 1000, 1);
+	put_from(f->s, PROTO_KIND_NET, "10.1.0.0/16", 16, 0, 1);
+	put_from(f->s, PROTO_KIND_NET, "10.1.2.0/24", 24, 2000, 1);
+	put_from(f->s, PROTO_KIND_NET, "2001:db8::/32", 32, 0, 1);
+	put_from(f->s, PROTO_KIND_DOMAIN, "bad.example.com", 4, 0, 1);
+	/* the hub's put takes over a local key */
+	put_from(f->s, PROTO_KIND_IP, "192.0.2.1", 11, 0, 1);
+	/* hub slot 2, one net inside slot 1's /24 */
+	put_from(f->s, PROTO_KIND_IP, "192.0.2.3", 3, 0, 2);
+	put_from(f->s, PROTO_KIND_NET, "10.1.2.128/25", 25, 0, 2);
+	put_from(f->s, PROTO_KIND_DOMAIN, "evil.test", 5, 3000, 2);
+	/* a delete removes the key whatever its origin */
+	rec(&r, PROTO_KIND_IP, "192.0.2.2", 0, 0);
+	r.op = PROTO_OP_DEL;
+	assert_int_equal(proto_store_write_begin(f->s, &t), 0);
+	assert_int_equal(proto_store_apply_from(t, &r, 2), 0);
+	assert_int_equal(proto_store_commit(t), 0);
+	assert_int_equal(get_ip(f->s, "192.0.2.2", 0, NULL), MX_ENOTFOUND);
+	/* the origin is value byte 3, the layout byte 0 */
+	proto_store_close(f->s);
+	f->s = NULL;
+	rec(&r, PROTO_KIND_IP, "192.0.2.3", 0, 0);
+	assert_true(
+	    raw_val(f->dir, "ip", r.key, r.key_len, v, sizeof(v)) >= 28);
+	assert_int_equal(v[0], 3);
+	assert_int_equal(v[3], 2);
+	rec(&r, PROTO_KIND_IP, "192.0.2.9", 0, 0);
+	raw_val(f->dir, "ip", r.key, r.key_len, v, sizeof(v));
+	assert_int_equal(v[3], 0);
+	assert_int_equal(raw_entries(f->dir, "expiry"), 3);
+	assert_int_equal(reopen(f, &o), 0);
+
+	/* refused on a read handle and without an out-parameter */
+	assert_int_equal(proto_store_read_begin(f->s, &t), 0);
+	assert_int_equal(proto_store_clear_origin(t, 1, &removed), MX_ESTATE);
+	proto_store_read_free(t);
+	assert_int_equal(proto_store_write_begin(f->s, &t), 0);
+	assert_int_equal(proto_store_clear_origin(t, 1, NULL), MX_EINVAL);
+	assert_int_equal(proto_store_clear_origin(t, 9, &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(proto_store_clear_origin(t, 1, &removed), 0);
+	assert_int_equal(proto_store_commit(t), 0);
+	assert_int_equal(removed, 5);
+
+	/* slot 1 gone, the store's own and slot 2 intact */
+	assert_int_equal(get_ip(f->s, "192.0.2.1", 0, NULL), MX_ENOTFOUND);
+	assert_int_equal(get_ip(f->s, "192.0.2.9", 0, NULL), 0);
+	assert_int_equal(get_ip(f->s, "192.0.2.3", 0, NULL), 0);
+	assert_int_equal(dom(f->s, "a.bad.example.com", 0, match, 64), 0);
+	assert_string_equal(match, "com.example");
+	assert_int_equal(dom(f->s, "evil.test", 0, match, 64), 0);
+	assert_int_equal(lpm(f->s, "10.1.2.200", 0, NULL), 25);
+	assert_int_equal(lpm(f->s, "10.1.2.1", 0, NULL), 8);
+	assert_int_equal(lpm(f->s, "10.1.3.1", 0, NULL), 8);
+	assert_int_equal(lpm(f->s, "2001:db8::1", 0, NULL), MX_ENOTFOUND);
+	assert_int_equal(count(f->s, PROTO_KIND_NET), 2);
+	proto_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(raw_netlens(f->dir, 8), 1);
+	assert_int_equal(raw_netlens(f->dir, 16), 0);
+	assert_int_equal(raw_netlens(f->dir, 24), 0);
+	assert_int_equal(raw_netlens(f->dir, 25), 1);
+	assert_int_equal(raw_netlens(f->dir, T_NL_V6 + 32), 0);
+	/* expiry entries left: 192.0.2.9 and evil.test */
+	assert_int_equal(raw_entries(f->dir, "expiry"), 2);
+	/* the runs equal those rebuilt from scratch */
+	n = raw_netidx(f->dir, runs, 32);
+	assert_int_equal(n, 4);
+	raw_drop(f->dir, "netidx");
+	assert_int_equal(reopen(f, &o), 0);
+	proto_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(raw_netidx(f->dir, again, 32), n);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(again[i].klen, runs[i].klen);
+		assert_memory_equal(again[i].key, runs[i].key, runs[i].klen);
+		assert_memory_equal(again[i].val, runs[i].val, runs[i].vlen);
+	}
+	assert_int_equal(reopen(f, &o), 0);
+	/* the sweep finds nothing stale of slot 1 */
+	assert_int_equal(sweep(f->s, 4000, 100), 1);
+	assert_int_equal(dom(f->s, "evil.test", 0, NULL, 0), MX_ENOTFOUND);
+}
+
+/* test_layout2_store_read_then_upgraded - a layout 2 store opens: its
+ * values are origin 0; a reader leaves it at 2, a writer marks it 3 */
+static void
+test_layout2_store_read_then_upgraded(void **state)
+{
+	struct fix *f = *state;
+	struct proto_store_opts o = {.map_bytes = T_MAP};
+	struct proto_store_opts ro = {.read_only = 1};
+	struct proto_record r;
+	struct proto_txn *t;
+	uint8_t two[4] = {2, 0, 0, 0}, v[64];
+	int32_t score = 0;
+	size_t removed = 0;
+
+	put_from(f->s, PROTO_KIND_IP, "192.0.2.7", 7, 0, 7);
+	proto_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(raw_layout(f->dir), 3);
+	raw_put(f->dir, "meta", "layout", 6, two, sizeof(two));
+	/* values as a layout 2 program wrote them */
+	memset(v, 0, sizeof(v));
+	v[0] = 2;
+	v[4] = 42;
+	rec(&r, PROTO_KIND_IP, "192.0.2.8", 0, 0);
+	raw_put(f->dir, "ip", r.key, r.key_len, v, 28);
+	v[3] = 5; /* reserved byte set: damage in layout 2 */
+	rec(&r, PROTO_KIND_IP, "192.0.2.9", 0, 0);
+	raw_put(f->dir, "ip", r.key, r.key_len, v, 28);
+
+	assert_int_equal(reopen(f, &ro), 0);
+	assert_int_equal(get_ip(f->s, "192.0.2.8", 0, &score), 0);
+	assert_int_equal(score, 42);
+	assert_int_equal(get_ip(f->s, "192.0.2.7", 0, &score), 0);
+	assert_int_equal(score, 7);
+	assert_int_equal(get_ip(f->s, "192.0.2.9", 0, NULL), MX_EIO);
+	proto_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(raw_layout(f->dir), 2);
+
+	assert_int_equal(reopen(f, &o), 0);
+	proto_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(raw_layout(f->dir), 3);
+	assert_int_equal(reopen(f, &o), 0);
+	assert_int_equal(get_ip(f->s, "192.0.2.8", 0, &score), 0);
+	assert_int_equal(score, 42);
+	/* the old value is origin 0; the damaged one is left alone */
+	assert_int_equal(proto_store_write_begin(f->s, &t), 0);
+	assert_int_equal(proto_store_clear_origin(t, 0, &removed), 0);
+	assert_int_equal(proto_store_commit(t), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(get_ip(f->s, "192.0.2.8", 0, NULL), MX_ENOTFOUND);
+	assert_int_equal(get_ip(f->s, "192.0.2.7", 0, NULL), 0);
+	assert_int_equal(get_ip(f->s, "192.0.2.9", 0, NULL), MX_EIO);
+}
+
+struct t_each {
+	int n;            /* records seen */
+	int stop_at;      /* return 7 at this record (1-based), 0: never */
+	char keys[8][40]; /* keys seen, as text */
+	int32_t score[8]; /* their scores */
+};
+
+/* each_fn - note one record */
+static int
+each_fn(void *arg, const struct proto_record *r)
+{
+	struct t_each *e = arg;
+
+	assert_true(e->n < 8);
+	assert_int_equal(proto_key_format(r->kind, r->key, r->key_len,
+	                     e->keys[e->n], sizeof(e->keys[0])),
+	    0);
+	e->score[e->n] = r->score;
+	e->n++;
+	return e->n == e->stop_at ? 7 : 0;
+}
+
+/* test_each_in_key_order - live records of a kind in key order; fn
+ * stops the walk; damage is an error */
+static void
+test_each_in_key_order(void **state)
+{
+	struct fix *f = *state;
+	struct proto_store_opts o = {.map_bytes = T_MAP};
+	struct proto_record r;
+	struct proto_txn *t;
+	struct t_each e;
+	uint8_t v[32];
+
+	put(f->s, PROTO_KIND_IP, "192.0.2.3", 3, 0);
+	put(f->s, PROTO_KIND_IP, "192.0.2.1", 1, 0);
+	put_from(f->s, PROTO_KIND_IP, "192.0.2.2", 2, 100, 4);
+	put(f->s, PROTO_KIND_IP, "10.0.0.1", 10, 0);
+	put(f->s, PROTO_KIND_IP, "2001:db8::1", 6, 0);
+
+	assert_int_equal(proto_store_read_begin(f->s, &t), 0);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(proto_store_each(t, PROTO_KIND_IP, 0, each_fn, &e), 0);
+	assert_int_equal(e.n, 5);
+	/* byte order of the keys: 0a.., 20 01.., c0 00 02 .. */
+	assert_string_equal(e.keys[0], "10.0.0.1");
+	assert_string_equal(e.keys[1], "2001:db8::1");
+	assert_string_equal(e.keys[2], "192.0.2.1");
+	assert_string_equal(e.keys[3], "192.0.2.2");
+	assert_string_equal(e.keys[4], "192.0.2.3");
+	assert_int_equal(e.score[3], 2);
+	/* expired at 100: skipped */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(
+	    proto_store_each(t, PROTO_KIND_IP, 100, each_fn, &e), 0);
+	assert_int_equal(e.n, 4);
+	assert_string_equal(e.keys[3], "192.0.2.3");
+	/* fn's non-zero return stops the walk and comes back */
+	memset(&e, 0, sizeof(e));
+	e.stop_at = 2;
+	assert_int_equal(proto_store_each(t, PROTO_KIND_IP, 0, each_fn, &e), 7);
+	assert_int_equal(e.n, 2);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(
+	    proto_store_each(t, PROTO_KIND_DOMAIN, 0, each_fn, &e), 0);
+	assert_int_equal(e.n, 0);
+	assert_int_equal(proto_store_each(t, 0, 0, each_fn, &e), MX_EINVAL);
+	assert_int_equal(
+	    proto_store_each(t, PROTO_KIND_IP, 0, NULL, &e), MX_EINVAL);
+	proto_store_read_end(t);
+	assert_int_equal(
+	    proto_store_each(t, PROTO_KIND_IP, 0, each_fn, &e), MX_ESTATE);
+	proto_store_read_free(t);
+	/* a write txn sees its own changes */
+	assert_int_equal(proto_store_write_begin(f->s, &t), 0);
+	rec(&r, PROTO_KIND_IP, "192.0.2.4", 4, 0);
+	assert_int_equal(proto_store_apply(t, &r), 0);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(proto_store_each(t, PROTO_KIND_IP, 0, each_fn, &e), 0);
+	assert_int_equal(e.n, 6);
+	assert_string_equal(e.keys[5], "192.0.2.4");
+	proto_store_abort(t);
+	/* a damaged value stops the walk with its error */
+	proto_store_close(f->s);
+	f->s = NULL;
+	memset(v, 0, sizeof(v));
+	v[0] = 3;
+	rec(&r, PROTO_KIND_IP, "192.0.2.5", 0, 0);
+	raw_put(f->dir, "ip", r.key, r.key_len, v, 20);
+	assert_int_equal(reopen(f, &o), 0);
+	assert_int_equal(proto_store_read_begin(f->s, &t), 0);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(
+	    proto_store_each(t, PROTO_KIND_IP, 0, each_fn, &e), MX_EIO);
+	assert_int_equal(e.n, 5);
+	proto_store_read_free(t);
+}
+
 /* main - run every store test, each in a fresh store */
 int
 main(void)
@@ -2042,6 +2410,10 @@ main(void)
 	    T(test_netidx_damaged),
 	    T(test_map_full_nets),
 	    T(test_lpm_differential),
+	    T(test_origin_slots),
+	    T(test_origin_clear_keeps_indexes),
+	    T(test_layout2_store_read_then_upgraded),
+	    T(test_each_in_key_order),
 #undef T
 	};
 
