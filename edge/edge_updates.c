@@ -300,17 +300,6 @@ edge_upd_pos(
 	return rc;
 }
 
-/* edge_upd_needs_snap - the hub waits for a snapshot (or has no position) */
-static int
-edge_upd_needs_snap(struct edge_upd *u, const struct edge_upd_hub *h)
-{
-	uint64_t e, s;
-
-	/* a store that cannot be read: let the snapshot through, its load
-	 * fails and says why */
-	return h->needs_snap || edge_upd_pos(u, h, &e, &s) != 0;
-}
-
 /* edge_upd_decode_result - a body decoder's error as a result */
 static enum edge_upd_result
 edge_upd_decode_result(int rc)
@@ -835,9 +824,13 @@ edge_upd_handle(struct edge_upd *u, const char *topic, const uint8_t *payload,
 	if (tp.kind == PROTO_TOPIC_UPDATES)
 		return edge_upd_count(
 		    edge_upd_delta(u, h, payload, len, now_ms));
-	/* retained chunks come at every (re)subscription: cheap to skip */
-	if (!edge_upd_needs_snap(u, h))
-		return edge_upd_count(EDGE_UPD_IGNORED);
+	/*
+	 * Every chunk is looked at, not only while a gap is known: an edge
+	 * that missed the last deltas and has seen no later one (it came
+	 * back after the hub's last batch) learns it is behind only from a
+	 * snapshot newer than its position. A chunk at or below the
+	 * position is ignored after its check (edge_upd_chunk).
+	 */
 	return edge_upd_count(edge_upd_chunk(u, h, tp.n, payload, len, now_ms));
 }
 

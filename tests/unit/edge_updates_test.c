@@ -423,10 +423,11 @@ test_gap_then_snapshot_out_of_order(void **state)
 	start(x, x->ka, "hub-a", T_E1, 0);
 	update(x, x->ka, "hub-a", T_E1, 1, a, 2);
 	assert_int_equal(deliver(x, "mxs/v1/updates/hub-a"), EDGE_UPD_APPLIED);
-	/* while nothing is missing, chunks are skipped unread */
+	/* while nothing is known missing, a chunk is still checked (only a
+	 * newer snapshot can tell an edge it missed the last deltas) */
 	mx_buf_reset(&x->msg);
 	assert_int_equal(mx_buf_append(&x->msg, "junk", 4), 0);
-	assert_int_equal(send_chunk(x, "hub-a", 0), EDGE_UPD_IGNORED);
+	assert_int_equal(send_chunk(x, "hub-a", 0), EDGE_UPD_MALFORMED);
 
 	/* seq 2 is lost: 3 and 4 wait */
 	update(x, x->ka, "hub-a", T_E1, 3, &d3, 1);
@@ -510,10 +511,16 @@ test_late_batch_fills_the_gap(void **state)
 	assert_int_equal(score_of(x, "192.0.2.3"), 3);
 	pos_is(x, "hub-a", 0, T_E1, 3);
 	assert_int_equal(edge_upd_buffered(x->u, "hub-a"), 0);
-	/* nothing missing any more: chunks are skipped */
-	chunk(x, x->ka, "hub-a", T_E1, 9, 5, 0, 1, NULL, 0);
+	/* nothing missing any more: a snapshot at or below the position is
+	 * ignored */
+	chunk(x, x->ka, "hub-a", T_E1, 3, 5, 0, 1, NULL, 0);
 	assert_int_equal(send_chunk(x, "hub-a", 0), EDGE_UPD_IGNORED);
 	pos_is(x, "hub-a", 0, T_E1, 3);
+	/* one past it says deltas were missed that no later batch revealed:
+	 * it loads */
+	chunk(x, x->ka, "hub-a", T_E1, 9, 6, 0, 1, NULL, 0);
+	assert_int_equal(send_chunk(x, "hub-a", 0), EDGE_UPD_SNAP_LOADED);
+	pos_is(x, "hub-a", 0, T_E1, 9);
 }
 
 /* test_invalid_record_applies_nothing - one record proto_record_check
