@@ -2,6 +2,7 @@
 mxedge to a real destination sink, printing what happened to each message.
 
 Usage: python3 ops/demo.py EDGE_PORT SINK_PORT METRICS_PORT MXCACHE DATA_DIR
+                          BROKER_PORT HUB_METRICS_PORT ANALYST_KEY
 Exits non-zero when any step did not get the reply it should, so the
 stack command doubles as a smoke test.
 """
@@ -17,6 +18,8 @@ import urllib.request
 
 EDGE, SINK, METRICS = (int(a) for a in sys.argv[1:4])
 MXCACHE, CACHE_DIR = sys.argv[4], sys.argv[5]
+BROKER, HUB_METRICS = int(sys.argv[6]), int(sys.argv[7])
+ANALYST_KEY = sys.argv[8]
 HOST = "127.0.0.1"
 
 MSG = ("From: <alice@partner.test>\r\nTo: <{rcpt}>\r\n"
@@ -122,6 +125,64 @@ check("destination down for its domain",
       send("dave@down.example", "nobody home"), "451 4.4.1",
       "a 4xx, never a 250")
 
+
+
+def greeting(ip):
+    """The first reply a session from ip gets."""
+    s = socket.create_connection((HOST, EDGE), timeout=10,
+                                 source_address=(ip, 0))
+    try:
+        return s.recv(512).decode(errors="replace").splitlines()[0]
+    finally:
+        s.close()
+
+
+def until_refused(ip, timeout=10.0):
+    """Wait until a session from ip is refused; the greeting and ms."""
+    t0 = time.time()
+    while True:
+        g = greeting(ip)
+        if g.startswith("554") or time.time() - t0 > timeout:
+            return g, (time.time() - t0) * 1000
+        time.sleep(0.02)
+
+
+def analyst_block(ip, serial):
+    """A signed analyst submission on mxs/v1/feed/analyst (protocol.md)."""
+    import msgpack
+    from cryptography.hazmat.primitives import serialization
+    now = int(time.time() * 1000)
+    rec = {0: 1, 1: 1, 2: socket.inet_aton(ip), 3: now, 4: 4,
+           9: "demo: analyst block"}
+    body = msgpack.packb({0: "analyst", 1: "demo", 2: now, 3: serial,
+                          4: [rec]}, use_bin_type=True)
+    with open(ANALYST_KEY, "rb") as f:
+        key = serialization.load_pem_private_key(f.read(), password=None)
+    sig = key.sign(b"MXS1" + bytes([5]) + body)
+    payload = msgpack.packb([1, 5, body, sig], use_bin_type=True)
+    subprocess.run(["mosquitto_pub", "-h", HOST, "-p", str(BROKER), "-q",
+                    "1", "-t", "mxs/v1/feed/analyst", "-s"], input=payload,
+                   check=True, timeout=10)
+
+
+print()
+print("the network loop: edge telemetry -> mxhub rules -> signed update "
+      "-> edge")
+s = smtplib.SMTP(HOST, EDGE, timeout=10, source_address=("127.0.0.66", 0))
+s.ehlo("bulk.sender.test")
+s.mail("promo@bulk.sender.test")
+code, text = s.rcpt("trap@example.com")
+s.quit()
+check("127.0.0.66 writes to a spam trap", "%d %s" % (code, text.decode()),
+      "550 5.1.1", "answered like an unknown user")
+g, ms = until_refused("127.0.0.66")
+check("127.0.0.66 connects again", g, "554 5.7.1",
+      "hub rule:trap, enforced after %.0f ms" % ms)
+analyst_block("127.0.0.77", int(time.time()))
+g, ms = until_refused("127.0.0.77")
+check("127.0.0.77 after an analyst block", g, "554 5.7.1",
+      "signed feed submission, enforced after %.0f ms" % ms)
+
 print()
 print("what mxedge counted (GET /metrics):")
 for name in ('mxedge_transactions_total{verdict="accepted"}',
@@ -134,6 +195,16 @@ for name in ('mxedge_transactions_total{verdict="accepted"}',
              'mxedge_rejects_total{reason="policy_envelope"}',
              'mxedge_tls_sessions_total{dir="inbound"}'):
     print("  %-52s %d" % (name, metric(name)))
+with urllib.request.urlopen("http://%s:%d/metrics" % (HOST, HUB_METRICS),
+                            timeout=5) as r:
+    hub = dict(line.rsplit(" ", 1) for line in r.read().decode().splitlines()
+               if line and not line.startswith("#"))
+print("what mxhub counted:")
+for name in ("mxhub_telemetry_events_total",
+             'mxhub_records_changed_total{by="rule"}',
+             'mxhub_records_changed_total{by="feed"}',
+             "mxhub_update_batches_total", "mxhub_update_seq"):
+    print("  %-52s %s" % (name, hub.get(name, "?")))
 bad = results.count(False)
 print()
 print("demo: %d passed, %d failed" % (len(results) - bad, bad))

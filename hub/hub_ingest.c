@@ -1,0 +1,440 @@
+/*
+ * hub_ingest.c - telemetry into counters, counters into records
+ *
+ * Each event of a decoded telemetry batch updates the decayed counters of
+ * its client IP, its sender domain, its first URL domains and its first
+ * fingerprint bands (hub_ctr.h), all inside one counters transaction per
+ * flush window. After an IP's update its rules run on the fresh values:
+ * spam-trap hitters, dictionary attackers (many unknown recipients, and a
+ * high share of them), protocol abusers. A rule that fires puts (or, when
+ * its record is past half its life, renews) an ip record with the rule's
+ * action, score and record_ttl; a record an analyst or a feed made for
+ * the same key is never overridden by a rule. Each IP that newly gets a
+ * record counts once in its /24 (IPv4) or /48 (IPv6) network, and a
+ * network with rule_net_bad_ips such IPs (decayed) gets a net record.
+ *
+ * A batch delivered twice (QoS 1 after a reconnect) is recognised by its
+ * edge id and seq among the last HUB_INGEST_SEQS of that edge and
+ * counted once.
+ * Trust: the payload is hostile; proto_telemetry_decode checks it whole
+ * before any event is counted (decode first, then a second pass counts).
+ * Limits: HUB_INGEST_URLS URL domains and HUB_INGEST_FPS bands and
+ * HUB_INGEST_RCPTS recipients per event feed the counters; HUB_INGEST_EDGES
+ * edges are remembered for duplicate detection.
+ */
+#include "hub/hub.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hub/hub_ctr.h"
+#include "lib/mx_alloc.h"
+#include "lib/mx_err.h"
+#include "lib/mx_log.h"
+
+#define HUB_INGEST_URLS 8     /* URL domains per event counted */
+#define HUB_INGEST_FPS 4      /* fingerprint bands per event counted */
+#define HUB_INGEST_RCPTS 8    /* recipients per event in the distinct set */
+#define HUB_INGEST_EDGES 1024 /* edges remembered for duplicates */
+#define HUB_INGEST_SEQS 16    /* batch seqs remembered per edge */
+#define HUB_INGEST_WINDOW_MS 60000 /* events this close reach a threshold */
+
+struct hub_ingest_edge {
+	char id[PROTO_ID_MAX + 1];
+	uint64_t seqs[HUB_INGEST_SEQS];
+	unsigned next;
+};
+
+struct hub_ingest {
+	const struct hub_conf *c;
+	struct hub_state *st;
+	struct hub_ctr *ctr;
+	int in_txn;
+	uint64_t now_ms;
+	const char *pop;
+	struct hub_ingest_edge *edges; /* HUB_INGEST_EDGES */
+};
+
+/* hub_ingest_open - the counters in data_dir/counters */
+int
+hub_ingest_open(const struct hub_conf *c, struct hub_state *st,
+    struct hub_ingest **out, char *err, size_t errlen)
+{
+	struct hub_ingest *g = mx_calloc(1, sizeof(*g));
+	struct hub_ctr_opts o;
+	char path[4200];
+	int rc, k;
+
+	g->c = c;
+	g->st = st;
+	g->edges = mx_calloc(HUB_INGEST_EDGES, sizeof(*g->edges));
+	snprintf(path, sizeof(path), "%s/counters", c->data_dir);
+	if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create '%.256s': %s", path,
+		    strerror(errno));
+		hub_ingest_close(g);
+		return MX_EIO;
+	}
+	memset(&o, 0, sizeof(o));
+	o.map_bytes = c->counter_map_size;
+	for (k = HUB_CK_IP; k < HUB_CK__END; k++)
+		o.max_entries[k] = c->counter_entries;
+	o.half_life_ms = c->half_life;
+	o.no_sync = 1; /* counters are evidence, rebuilt by new traffic */
+	if ((rc = hub_ctr_open(path, &o, &g->ctr)) != 0) {
+		snprintf(err, errlen, "counters '%.256s': %s", path,
+		    mx_strerror(rc));
+		hub_ingest_close(g);
+		return rc;
+	}
+	*out = g;
+	return 0;
+}
+
+/* hub_ingest_close - commit and close */
+void
+hub_ingest_close(struct hub_ingest *g)
+{
+	if (g == NULL)
+		return;
+	if (g->ctr != NULL) {
+		hub_ingest_commit(g);
+		hub_ctr_close(g->ctr);
+	}
+	mx_free(g->edges);
+	mx_free(g);
+}
+
+/* hub_ingest_commit - end the counters' transaction */
+void
+hub_ingest_commit(struct hub_ingest *g)
+{
+	int rc;
+
+	if (!g->in_txn)
+		return;
+	g->in_txn = 0;
+	if ((rc = hub_ctr_commit(g->ctr)) != 0) {
+		mx_warn("counters: commit: %s", mx_strerror(rc));
+		hub_metrics_inc(HUB_M_CTR_ERRORS);
+	}
+}
+
+/* hub_ingest_sweep - idle counters go */
+void
+hub_ingest_sweep(struct hub_ingest *g, uint64_t now_ms)
+{
+	size_t removed = 0;
+	int rc;
+
+	hub_ingest_commit(g);
+	rc = hub_ctr_sweep(g->ctr, now_ms, 0.01, 10000, &removed);
+	if (rc != 0)
+		mx_warn("counters: sweep: %s", mx_strerror(rc));
+	else if (removed > 0)
+		mx_debug("counters: swept %zu idle entries", removed);
+}
+
+/* hub_ingest_update - one counter update; 0 with *val, else an error */
+static int
+hub_ingest_update(struct hub_ingest *g, int kind, const uint8_t *key,
+    size_t len, const struct hub_ctr_delta *d, struct hub_ctr_val *val)
+{
+	int rc;
+
+	if (!g->in_txn) {
+		if ((rc = hub_ctr_begin(g->ctr)) != 0) {
+			hub_metrics_inc(HUB_M_CTR_ERRORS);
+			return rc;
+		}
+		g->in_txn = 1;
+	}
+	if (len == 0 || len > HUB_CTR_KEY_MAX)
+		return MX_EINVAL; /* a long domain is not counted */
+	rc = hub_ctr_update(g->ctr, kind, key, len, d, g->now_ms, val);
+	if (rc == MX_ELIMIT) {
+		hub_metrics_inc(HUB_M_CTR_FULL);
+	} else if (rc == MX_EFULL) {
+		/* the map is full: this window's counts are dropped */
+		mx_warn("counters: map full; window rolled back");
+		hub_metrics_inc(HUB_M_CTR_ERRORS);
+		hub_ctr_abort(g->ctr);
+		g->in_txn = 0;
+	} else if (rc != 0 && rc != MX_EINVAL) {
+		/* a damaged entry (the sweep removes it) or an LMDB error
+		 * (the commit reports it); MX_EINVAL is input past a bound */
+		hub_metrics_inc(HUB_M_CTR_ERRORS);
+	}
+	return rc;
+}
+
+/*
+ * hub_ingest_reached - has a decayed sum reached a threshold of n? N
+ * events within HUB_INGEST_WINDOW_MS of each other do: the threshold is
+ * decayed over that window, so decay between close events does not keep
+ * a sum a hair below it.
+ */
+static int
+hub_ingest_reached(const struct hub_ingest *g, double v, uint64_t n)
+{
+	double f =
+	    exp2(-(double)HUB_INGEST_WINDOW_MS / (double)g->c->half_life);
+
+	return n > 0 && v + 1e-9 >= (double)n * f;
+}
+
+/* hub_ingest_record - a rule's record for (kind, key), unless held */
+static int
+hub_ingest_record(struct hub_ingest *g, int kind, const uint8_t *key,
+    size_t len, const struct hub_rule_act *act, const char *rule,
+    const char *reason)
+{
+	struct proto_record r, old;
+	uint64_t now_s = g->now_ms / 1000u, ttl_s = g->c->record_ttl / 1000u;
+	char src[PROTO_SOURCE_MAX + 1];
+	int rc, is_new = 1;
+
+	rc = hub_state_get(g->st, kind, key, len, &old);
+	if (rc == 0) {
+		is_new = 0;
+		/* an analyst's or a feed's record stands */
+		if (old.source_len < 5 || memcmp(old.source, "rule:", 5) != 0)
+			return 0;
+		/* fresh enough: renewed only past half its life */
+		if (old.action == act->action &&
+		    (old.expires == 0 || old.expires >= now_s + ttl_s / 2))
+			return 0;
+	} else if (rc != MX_ENOTFOUND) {
+		return rc;
+	}
+	memset(&r, 0, sizeof(r));
+	r.kind = (uint8_t)kind;
+	r.op = PROTO_OP_PUT;
+	r.action = act->action;
+	r.score = act->score;
+	r.expires = now_s + (ttl_s > 0 ? ttl_s : 1);
+	r.ts_ms = g->now_ms;
+	r.key_len = (uint16_t)len;
+	memcpy(r.key, key, len);
+	snprintf(src, sizeof(src), "rule:%s", rule);
+	proto_record_set_text(&r, src, reason);
+	if ((rc = hub_state_change(g->st, &r, src)) != 0) {
+		hub_metrics_inc(HUB_M_PENDING_FULL);
+		return rc;
+	}
+	hub_metrics_inc(HUB_M_RULE_RECORDS);
+	return is_new ? 1 : 0;
+}
+
+/* hub_ingest_net - an IP newly listed counts in its network */
+static void
+hub_ingest_net(struct hub_ingest *g, const uint8_t *ip, size_t iplen)
+{
+	struct hub_ctr_delta d;
+	struct hub_ctr_val v;
+	uint8_t a[16], key[PROTO_KEY_MAX];
+	char text[INET6_ADDRSTRLEN + 8], reason[96];
+	size_t klen, plen = iplen == 4 ? 24 : 48;
+
+	if (g->c->rule_net_bad_ips == 0)
+		return;
+	memset(a, 0, sizeof(a));
+	memcpy(a, ip, plen / 8);
+	if (inet_ntop(iplen == 4 ? AF_INET : AF_INET6, a, text, sizeof(text)) ==
+	    NULL)
+		return;
+	snprintf(
+	    text + strlen(text), sizeof(text) - strlen(text), "/%zu", plen);
+	if (proto_key_net(text, strlen(text), key, &klen) != 0)
+		return;
+	memset(&d, 0, sizeof(d));
+	d.add[HUB_CF_REJECT] = 1; /* for a net: IPs of it listed by rules */
+	d.item[HUB_CS_SOURCES] = ip;
+	d.item_len[HUB_CS_SOURCES] = iplen;
+	if (hub_ingest_update(g, HUB_CK_NET, key, klen, &d, &v) != 0)
+		return;
+	if (!hub_ingest_reached(g, v.v[HUB_CF_REJECT], g->c->rule_net_bad_ips))
+		return;
+	snprintf(reason, sizeof(reason), "%.1f addresses listed by rules",
+	    v.v[HUB_CF_REJECT]);
+	hub_ingest_record(
+	    g, PROTO_KIND_NET, key, klen, &g->c->act_net, "net", reason);
+}
+
+/* hub_ingest_ip_rules - the IP rules on fresh counter values */
+static void
+hub_ingest_ip_rules(struct hub_ingest *g, const uint8_t *key, size_t len,
+    const struct hub_ctr_val *v)
+{
+	const struct hub_conf *c = g->c;
+	char reason[128];
+	int rc = 0;
+
+	if (hub_ingest_reached(g, v->v[HUB_CF_TRAP], c->rule_trap_hits)) {
+		snprintf(reason, sizeof(reason), "spam-trap hits %.1f",
+		    v->v[HUB_CF_TRAP]);
+		rc = hub_ingest_record(
+		    g, PROTO_KIND_IP, key, len, &c->act_trap, "trap", reason);
+	} else if (hub_ingest_reached(
+	               g, v->v[HUB_CF_UNKNOWN], c->rule_dict_unknown) &&
+	           v->v[HUB_CF_UNKNOWN] * 100.0 + 1e-9 >=
+	               (double)c->rule_dict_ratio * v->v[HUB_CF_RCPT]) {
+		snprintf(reason, sizeof(reason),
+		    "unknown recipients %.1f of %.1f", v->v[HUB_CF_UNKNOWN],
+		    v->v[HUB_CF_RCPT]);
+		rc = hub_ingest_record(
+		    g, PROTO_KIND_IP, key, len, &c->act_dict, "dict", reason);
+	} else if (hub_ingest_reached(
+	               g, v->v[HUB_CF_PROTO], c->rule_proto_hits)) {
+		snprintf(reason, sizeof(reason), "protocol violations %.1f",
+		    v->v[HUB_CF_PROTO]);
+		rc = hub_ingest_record(
+		    g, PROTO_KIND_IP, key, len, &c->act_proto, "proto", reason);
+	}
+	if (rc == 1)
+		hub_ingest_net(g, key, len);
+}
+
+/* hub_ingest_set - one more item of a distinct set, nothing added */
+static void
+hub_ingest_set(struct hub_ingest *g, int kind, const uint8_t *key, size_t len,
+    int set, const uint8_t *item, size_t ilen)
+{
+	struct hub_ctr_delta d;
+
+	memset(&d, 0, sizeof(d));
+	d.item[set] = item;
+	d.item_len[set] = ilen;
+	hub_ingest_update(g, kind, key, len, &d, NULL);
+}
+
+/* hub_ingest_event - one decoded event into the counters */
+static int
+hub_ingest_event(void *arg, const struct proto_telemetry_hdr *h,
+    const struct proto_event *ev)
+{
+	struct hub_ingest *g = arg;
+	struct hub_ctr_delta d;
+	struct hub_ctr_val v;
+	uint8_t ip[16], key[PROTO_KEY_MAX], item[HUB_CTR_ITEM_MAX];
+	size_t iplen, klen, i;
+	unsigned traps = 0;
+
+	hub_metrics_inc(HUB_M_TEL_EVENTS);
+	if (proto_key_ip_bin(ev->ip, ev->ip_len, ip, &iplen) != 0)
+		return 0;
+	for (i = 0; i < ev->n_rcpts; i++)
+		if (ev->rcpts[i].result == PROTO_RCPT_TRAP)
+			traps++;
+	if (traps == 0 && (ev->flags & PROTO_EVF_TRAP))
+		traps = 1;
+	memset(&d, 0, sizeof(d));
+	d.add[HUB_CF_VOLUME] = 1;
+	d.add[HUB_CF_RCPT] = (double)ev->rcpt_ok + ev->rcpt_unknown + traps;
+	d.add[HUB_CF_UNKNOWN] = ev->rcpt_unknown;
+	d.add[HUB_CF_TRAP] = traps;
+	d.add[HUB_CF_PROTO] =
+	    (ev->flags & (PROTO_EVF_PROTO_ABUSE | PROTO_EVF_EARLY_TALKER)) ? 1
+	                                                                   : 0;
+	d.add[HUB_CF_REJECT] = ev->verdict == PROTO_VERDICT_REJECT;
+	d.add[HUB_CF_TEMPFAIL] = ev->verdict == PROTO_VERDICT_TEMPFAIL;
+	d.item[HUB_CS_POPS] = h->pop.p;
+	d.item_len[HUB_CS_POPS] = h->pop.len;
+	if (hub_ingest_update(g, HUB_CK_IP, ip, iplen, &d, &v) == 0) {
+		for (i = 0; i < ev->n_rcpts && i < HUB_INGEST_RCPTS; i++) {
+			const struct proto_ev_rcpt *r = &ev->rcpts[i];
+
+			size_t dl = r->domain.len;
+
+			/* hash and domain, the domain cut to the item bound */
+			if (r->hash.len + dl > HUB_CTR_ITEM_MAX)
+				dl = HUB_CTR_ITEM_MAX - r->hash.len;
+			memcpy(item, r->hash.p, r->hash.len);
+			memcpy(item + r->hash.len, r->domain.p, dl);
+			hub_ingest_set(g, HUB_CK_IP, ip, iplen, HUB_CS_RCPTS,
+			    item, r->hash.len + dl);
+		}
+		hub_ingest_ip_rules(g, ip, iplen, &v);
+	}
+	/* what the sender domain, URL domains and bands were part of */
+	memset(&d, 0, sizeof(d));
+	d.add[HUB_CF_VOLUME] = 1;
+	d.add[HUB_CF_TRAP] = traps;
+	d.add[HUB_CF_REJECT] = ev->verdict == PROTO_VERDICT_REJECT;
+	d.item[HUB_CS_SOURCES] = ip;
+	d.item_len[HUB_CS_SOURCES] = iplen;
+	d.item[HUB_CS_POPS] = h->pop.p;
+	d.item_len[HUB_CS_POPS] = h->pop.len;
+	if (ev->sender_domain.len > 0 &&
+	    proto_key_domain((const char *)ev->sender_domain.p,
+	        ev->sender_domain.len, key, &klen) == 0)
+		hub_ingest_update(g, HUB_CK_DOMAIN, key, klen, &d, NULL);
+	for (i = 0; i < ev->n_urls && i < HUB_INGEST_URLS; i++)
+		if (proto_key_domain((const char *)ev->urls[i].p,
+		        ev->urls[i].len, key, &klen) == 0)
+			hub_ingest_update(g, HUB_CK_URL, key, klen, &d, NULL);
+	for (i = 0; i < ev->n_fps && i < HUB_INGEST_FPS; i++)
+		hub_ingest_update(
+		    g, HUB_CK_FP, ev->fps[i].p, ev->fps[i].len, &d, NULL);
+	return 0;
+}
+
+/* hub_ingest_seen - has this edge's batch seq been counted already */
+static int
+hub_ingest_seen(struct hub_ingest *g, const struct proto_telemetry_hdr *h)
+{
+	struct hub_ingest_edge *e;
+	uint64_t hash = 1469598103934665603ull;
+	size_t i;
+
+	for (i = 0; i < h->edge_id.len; i++)
+		hash = (hash ^ h->edge_id.p[i]) * 1099511628211ull;
+	e = &g->edges[hash % HUB_INGEST_EDGES];
+	if (strlen(e->id) != h->edge_id.len ||
+	    memcmp(e->id, h->edge_id.p, h->edge_id.len) != 0) {
+		/* a new edge in this slot (or a collision): start over */
+		memset(e, 0, sizeof(*e));
+		memcpy(e->id, h->edge_id.p, h->edge_id.len);
+	}
+	for (i = 0; i < HUB_INGEST_SEQS; i++)
+		if (e->seqs[i] == h->seq && h->seq != 0)
+			return 1;
+	e->seqs[e->next] = h->seq;
+	e->next = (e->next + 1) % HUB_INGEST_SEQS;
+	return 0;
+}
+
+/* hub_ingest_telemetry - check the batch whole, then count it */
+void
+hub_ingest_telemetry(struct hub_ingest *g, const char *pop, const char *edge_id,
+    const uint8_t *p, size_t len, uint64_t now_ms)
+{
+	struct proto_telemetry_hdr h;
+	int rc;
+
+	rc = proto_telemetry_decode(p, len, &h, NULL, NULL);
+	if (rc == 0 && (h.edge_id.len != strlen(edge_id) ||
+	                   memcmp(h.edge_id.p, edge_id, h.edge_id.len) != 0 ||
+	                   h.pop.len != strlen(pop) ||
+	                   memcmp(h.pop.p, pop, h.pop.len) != 0))
+		rc = MX_EINVAL; /* the topic and the batch disagree */
+	if (rc != 0) {
+		hub_metrics_inc(HUB_M_BAD_TELEMETRY);
+		mx_warn("telemetry from %.64s/%.64s refused: %s", pop, edge_id,
+		    mx_strerror(rc));
+		return;
+	}
+	hub_metrics_inc(HUB_M_TEL_BATCHES);
+	if (hub_ingest_seen(g, &h)) {
+		hub_metrics_inc(HUB_M_TEL_DUP);
+		return;
+	}
+	hub_metrics_add(HUB_M_TEL_DROPPED, (int64_t)h.dropped);
+	g->now_ms = now_ms;
+	g->pop = pop;
+	proto_telemetry_decode(p, len, &h, hub_ingest_event, g);
+}

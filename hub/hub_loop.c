@@ -1,0 +1,421 @@
+/*
+ * hub_loop.c - mxhub's one thread: the broker session, the timers and
+ * the metrics endpoint
+ *
+ * The loop turns around mosquitto_loop (up to HUB_LOOP_MS of network
+ * wait), then runs libevent once without blocking for the metrics
+ * endpoint, then whatever timer is due: the batch flush (batch_time), a
+ * snapshot (snapshot_time, and once after each connect), sweeps of
+ * expired records and idle counters. Messages are handled inside
+ * libmosquitto's callback, but nothing is published there: signed
+ * batches go to a bounded queue (HUB_OUTQ_MAX; the oldest is dropped and
+ * counted when the broker stays away, which edges see as a gap and heal
+ * from the next snapshot) that the loop drains while connected.
+ *
+ * The hub's MQTT session is persistent (clean session off, client id
+ * "mxhub-<hub_id>"), so telemetry and feed submissions published while
+ * the hub restarts wait at the broker (up to its max_queued_messages).
+ * SIGTERM and SIGINT stop the loop: the open batch is flushed and the
+ * queue drained for up to HUB_STOP_MS.
+ * Trust: topics and payloads from the broker are hostile; the topic is
+ * parsed by proto_topic_parse before anything else looks at it.
+ */
+#include "hub/hub.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <mosquitto.h>
+
+#include "lib/mx_alloc.h"
+#include "lib/mx_err.h"
+#include "lib/mx_log.h"
+#include "proto/proto_topic.h"
+
+#define HUB_LOOP_MS 10           /* network wait per turn */
+#define HUB_BACKOFF_MIN_MS 250   /* first retry after a failure */
+#define HUB_BACKOFF_MAX_MS 10000 /* retries at least this often */
+#define HUB_CONNECT_MS 10000     /* TCP, TLS and CONNACK, at most */
+#define HUB_KEEPALIVE_S 30       /* MQTT keepalive */
+#define HUB_SWEEP_MS 60000       /* expired records and idle counters */
+#define HUB_STOP_MS 5000         /* final flush at exit, at most */
+
+/* a signed payload waiting for the broker */
+struct hub_loop_msg {
+	char topic[PROTO_TOPIC_MAX];
+	uint8_t *p;
+	size_t len;
+	int retain;
+};
+
+static struct {
+	struct hub_conf *c;
+	struct hub_state *st;
+	struct hub_ingest *g;
+	struct event_base *base;
+	struct mosquitto *m;
+	int state; /* 0 down, 1 connecting, 2 up */
+	int refused_rc;
+	uint64_t next_try_ms, backoff_ms, deadline_ms;
+	uint64_t next_flush_ms, next_snap_ms, next_sweep_ms;
+	int is_snapshot_due;
+	struct hub_loop_msg outq[HUB_OUTQ_MAX];
+	size_t oq_head, oq_n;
+} hub_loop;
+
+static volatile sig_atomic_t hub_loop_stop;
+
+/* hub_loop_mono_ms - monotonic milliseconds */
+static uint64_t
+hub_loop_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* hub_loop_now_ms - unix milliseconds (counter decay, records) */
+static uint64_t
+hub_loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* hub_loop_on_signal - SIGTERM, SIGINT */
+static void
+hub_loop_on_signal(int sig)
+{
+	(void)sig;
+	hub_loop_stop = 1;
+}
+
+/* hub_loop_enqueue - a copy of a payload for the broker (hub_publish_fn) */
+static void
+hub_loop_enqueue(
+    void *arg, const char *topic, const uint8_t *p, size_t len, int retain)
+{
+	struct hub_loop_msg *q;
+
+	(void)arg;
+	if (hub_loop.oq_n == HUB_OUTQ_MAX) {
+		q = &hub_loop.outq[hub_loop.oq_head];
+		mx_free(q->p);
+		q->p = NULL;
+		hub_loop.oq_head = (hub_loop.oq_head + 1) % HUB_OUTQ_MAX;
+		hub_loop.oq_n--;
+		hub_metrics_inc(HUB_M_OUTQ_DROPPED);
+	}
+	q = &hub_loop.outq[(hub_loop.oq_head + hub_loop.oq_n) % HUB_OUTQ_MAX];
+	snprintf(q->topic, sizeof(q->topic), "%s", topic);
+	q->p = len > 0 ? mx_malloc(len) : NULL;
+	if (len > 0)
+		memcpy(q->p, p, len);
+	q->len = len;
+	q->retain = retain;
+	hub_loop.oq_n++;
+}
+
+/* hub_loop_drain - hand queued payloads to libmosquitto while up */
+static void
+hub_loop_drain(void)
+{
+	while (hub_loop.state == 2 && hub_loop.oq_n > 0) {
+		struct hub_loop_msg *q = &hub_loop.outq[hub_loop.oq_head];
+		int rc = mosquitto_publish(hub_loop.m, NULL, q->topic,
+		    (int)q->len, q->p, 1, q->retain != 0);
+
+		if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST)
+			return; /* kept for the next session */
+		if (rc != MOSQ_ERR_SUCCESS) {
+			mx_warn(
+			    "publish %s: %s", q->topic, mosquitto_strerror(rc));
+			hub_metrics_inc(HUB_M_OUTQ_DROPPED);
+		}
+		mx_free(q->p);
+		q->p = NULL;
+		hub_loop.oq_head = (hub_loop.oq_head + 1) % HUB_OUTQ_MAX;
+		hub_loop.oq_n--;
+	}
+}
+
+/* hub_loop_publish_now - publish directly (snapshots, from the loop) */
+static void
+hub_loop_publish_now(
+    void *arg, const char *topic, const uint8_t *p, size_t len, int retain)
+{
+	int rc;
+
+	(void)arg;
+	rc = mosquitto_publish(
+	    hub_loop.m, NULL, topic, (int)len, p, 1, retain != 0);
+	if (rc != MOSQ_ERR_SUCCESS)
+		hub_loop_enqueue(NULL, topic, p, len, retain);
+}
+
+/* hub_loop_on_message - one message: route it by its topic */
+static void
+hub_loop_on_message(
+    struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
+{
+	struct proto_topic t;
+
+	(void)m;
+	(void)arg;
+	if (msg->topic == NULL ||
+	    proto_topic_parse(msg->topic, strlen(msg->topic), &t) != 0 ||
+	    msg->payloadlen < 0) {
+		hub_metrics_inc(HUB_M_BAD_TOPIC);
+		return;
+	}
+	switch (t.kind) {
+	case PROTO_TOPIC_TELEMETRY:
+		hub_ingest_telemetry(hub_loop.g, t.pop, t.id, msg->payload,
+		    (size_t)msg->payloadlen, hub_loop_now_ms());
+		break;
+	case PROTO_TOPIC_FEED:
+		hub_feed_submit(hub_loop.c, hub_loop.st, t.id, msg->payload,
+		    (size_t)msg->payloadlen);
+		/* an analyst's change goes out now, not at the next tick */
+		hub_loop.next_flush_ms = 0;
+		break;
+	default:
+		hub_metrics_inc(HUB_M_BAD_TOPIC);
+		break;
+	}
+}
+
+/* hub_loop_on_connect - CONNACK: subscribe */
+static void
+hub_loop_on_connect(struct mosquitto *m, void *arg, int rc)
+{
+	(void)arg;
+	if (rc != 0) {
+		hub_loop.refused_rc = rc;
+		return;
+	}
+	hub_loop.state = 2;
+	hub_loop.backoff_ms = HUB_BACKOFF_MIN_MS;
+	hub_metrics_set(HUB_M_CONNECTED, 1);
+	mx_notice("MQTT_CONNECTED broker=%s:%u", hub_loop.c->broker_host,
+	    (unsigned)hub_loop.c->broker_port);
+	if (mosquitto_subscribe(m, NULL, PROTO_TOPIC_PREFIX "telemetry/#", 1) !=
+	        MOSQ_ERR_SUCCESS ||
+	    mosquitto_subscribe(m, NULL, PROTO_TOPIC_PREFIX "feed/+", 1) !=
+	        MOSQ_ERR_SUCCESS)
+		mx_warn("MQTT_SUBSCRIBE_FAILED");
+	/* edges that were waiting get a fresh state at once */
+	hub_loop.is_snapshot_due = 1;
+}
+
+/* hub_loop_failed - the session or an attempt failed: retry later */
+static void
+hub_loop_failed(const char *why)
+{
+	uint64_t now = hub_loop_mono_ms();
+
+	if (hub_loop.state == 2)
+		mx_warn("MQTT_LOST broker=%s:%u err=\"%s\"",
+		    hub_loop.c->broker_host, (unsigned)hub_loop.c->broker_port,
+		    why);
+	else
+		mx_debug("MQTT_RETRY broker=%s:%u err=\"%s\"",
+		    hub_loop.c->broker_host, (unsigned)hub_loop.c->broker_port,
+		    why);
+	hub_loop.state = 0;
+	hub_metrics_set(HUB_M_CONNECTED, 0);
+	hub_loop.next_try_ms = now + hub_loop.backoff_ms;
+	hub_loop.backoff_ms = hub_loop.backoff_ms * 2 > HUB_BACKOFF_MAX_MS
+	                          ? HUB_BACKOFF_MAX_MS
+	                          : hub_loop.backoff_ms * 2;
+}
+
+/* hub_loop_connect - start an attempt */
+static void
+hub_loop_connect(void)
+{
+	int rc;
+
+	hub_loop.refused_rc = 0;
+	rc = mosquitto_connect_async(hub_loop.m, hub_loop.c->broker_host,
+	    hub_loop.c->broker_port, HUB_KEEPALIVE_S);
+	if (rc == MOSQ_ERR_SUCCESS) {
+		hub_loop.state = 1;
+		hub_loop.deadline_ms = hub_loop_mono_ms() + HUB_CONNECT_MS;
+		return;
+	}
+	hub_loop_failed(
+	    rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+}
+
+/* hub_loop_network - one network turn */
+static void
+hub_loop_network(int ms)
+{
+	int rc;
+
+	if (hub_loop.state == 0) {
+		if (hub_loop_mono_ms() >= hub_loop.next_try_ms)
+			hub_loop_connect();
+		if (hub_loop.state == 0) {
+			struct timespec ts = {0, (long)ms * 1000000};
+
+			nanosleep(&ts, NULL);
+			return;
+		}
+	}
+	rc = mosquitto_loop(hub_loop.m, ms, 1);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		hub_loop_failed(
+		    hub_loop.refused_rc != 0
+		        ? mosquitto_connack_string(hub_loop.refused_rc)
+		    : rc == MOSQ_ERR_ERRNO ? strerror(errno)
+		                           : mosquitto_strerror(rc));
+		return;
+	}
+	if (hub_loop.state == 1 && hub_loop_mono_ms() >= hub_loop.deadline_ms) {
+		mosquitto_disconnect(hub_loop.m);
+		hub_loop_failed("no CONNACK in time");
+	}
+}
+
+/* hub_loop_timers - flush, snapshot, sweeps when due */
+static void
+hub_loop_timers(void)
+{
+	uint64_t now = hub_loop_mono_ms();
+
+	if (now >= hub_loop.next_flush_ms) {
+		hub_ingest_commit(hub_loop.g);
+		hub_state_flush(hub_loop.st, hub_loop_enqueue, NULL);
+		hub_loop.next_flush_ms = now + hub_loop.c->batch_time;
+	}
+	hub_loop_drain();
+	if (hub_loop.state == 2 &&
+	    (hub_loop.is_snapshot_due || now >= hub_loop.next_snap_ms)) {
+		hub_loop.is_snapshot_due = 0;
+		if (hub_state_snapshot(
+		        hub_loop.st, hub_loop_publish_now, NULL) == 0)
+			hub_loop.next_snap_ms = now + hub_loop.c->snapshot_time;
+		else
+			hub_loop.next_snap_ms = now + 1000; /* try again soon */
+	}
+	if (now >= hub_loop.next_sweep_ms) {
+		hub_state_sweep(hub_loop.st);
+		hub_ingest_sweep(hub_loop.g, hub_loop_now_ms());
+		hub_loop.next_sweep_ms = now + HUB_SWEEP_MS;
+	}
+}
+
+/* hub_loop_final - flush and drain, bounded by HUB_STOP_MS */
+static void
+hub_loop_final(void)
+{
+	uint64_t end = hub_loop_mono_ms() + HUB_STOP_MS;
+
+	hub_ingest_commit(hub_loop.g);
+	hub_state_flush(hub_loop.st, hub_loop_enqueue, NULL);
+	while (hub_loop.oq_n > 0 && hub_loop_mono_ms() < end) {
+		hub_loop_drain();
+		hub_loop_network(20);
+	}
+	/* wait for the PUBACKs of what was handed over */
+	while (hub_loop.state == 2 && mosquitto_want_write(hub_loop.m) &&
+	       hub_loop_mono_ms() < end)
+		hub_loop_network(20);
+	if (hub_loop.state == 2)
+		mosquitto_disconnect(hub_loop.m);
+	if (hub_loop.oq_n > 0)
+		mx_warn("UPDATES_UNSENT batches=%zu reason=\"broker not "
+		        "reachable at exit\"",
+		    hub_loop.oq_n);
+	while (hub_loop.oq_n > 0) {
+		mx_free(hub_loop.outq[hub_loop.oq_head].p);
+		hub_loop.oq_head = (hub_loop.oq_head + 1) % HUB_OUTQ_MAX;
+		hub_loop.oq_n--;
+	}
+}
+
+/* hub_loop_mqtt_new - the client: persistent session, TLS, credentials */
+static int
+hub_loop_mqtt_new(struct hub_conf *c)
+{
+	char id[PROTO_ID_MAX + 8];
+
+	mosquitto_lib_init();
+	snprintf(id, sizeof(id), "mxhub-%s", c->hub_id);
+	hub_loop.m = mosquitto_new(id, false, NULL);
+	if (hub_loop.m == NULL)
+		return MX_EIO;
+	mosquitto_connect_callback_set(hub_loop.m, hub_loop_on_connect);
+	mosquitto_message_callback_set(hub_loop.m, hub_loop_on_message);
+	if (c->broker_username[0] != '\0' &&
+	    mosquitto_username_pw_set(hub_loop.m, c->broker_username,
+	        c->broker_password[0] ? c->broker_password : NULL) !=
+	        MOSQ_ERR_SUCCESS)
+		return MX_EINVAL;
+	if (c->broker_cafile[0] != '\0' &&
+	    mosquitto_tls_set(hub_loop.m, c->broker_cafile, NULL,
+	        c->broker_certfile[0] ? c->broker_certfile : NULL,
+	        c->broker_keyfile[0] ? c->broker_keyfile : NULL,
+	        NULL) != MOSQ_ERR_SUCCESS)
+		return MX_EINVAL;
+	return 0;
+}
+
+/* hub_loop_run - open the state, serve until a signal */
+int
+hub_loop_run(struct hub_conf *c)
+{
+	struct sigaction sa;
+	char err[512];
+	int rc;
+
+	memset(&hub_loop, 0, sizeof(hub_loop));
+	hub_loop.c = c;
+	hub_loop.backoff_ms = HUB_BACKOFF_MIN_MS;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = hub_loop_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((rc = hub_state_open(c, &hub_loop.st, err, sizeof(err))) != 0)
+		mx_fatal("%s", err);
+	if ((rc = hub_ingest_open(
+	         c, hub_loop.st, &hub_loop.g, err, sizeof(err))) != 0)
+		mx_fatal("%s", err);
+	hub_state_set_publisher(hub_loop.st, hub_loop_enqueue, NULL);
+	hub_loop.base = event_base_new();
+	if (hub_loop.base == NULL)
+		mx_fatal("libevent: cannot make a loop");
+	if (c->metrics[0] != '\0' &&
+	    hub_metrics_start(hub_loop.base, c->metrics) != 0)
+		mx_fatal("metrics: cannot serve on %s", c->metrics);
+	if (hub_loop_mqtt_new(c) != 0)
+		mx_fatal("MQTT client: cannot set up (TLS files, credentials)");
+	mx_notice("mxhub %s started: epoch %llu seq %llu, %zu feed keys",
+	    c->hub_id, (unsigned long long)hub_state_epoch(hub_loop.st),
+	    (unsigned long long)hub_state_seq(hub_loop.st), c->n_feeds);
+	while (!hub_loop_stop) {
+		hub_loop_network(HUB_LOOP_MS);
+		event_base_loop(hub_loop.base, EVLOOP_NONBLOCK);
+		hub_loop_timers();
+	}
+	mx_notice("stopping");
+	hub_loop_final();
+	mosquitto_destroy(hub_loop.m);
+	mosquitto_lib_cleanup();
+	hub_metrics_stop();
+	event_base_free(hub_loop.base);
+	hub_ingest_close(hub_loop.g);
+	hub_state_close(hub_loop.st);
+	mx_notice("stopped");
+	return 0;
+}

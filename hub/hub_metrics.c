@@ -1,0 +1,178 @@
+/*
+ * hub_metrics.c - mxhub's counters and its /metrics, /healthz endpoint
+ *
+ * The hub is one thread, so counters are plain integers; the endpoint is
+ * an evhttp server on the hub's own loop. Names follow the edge's
+ * (Prometheus text format, mxhub_ prefix).
+ * Trust: requests come from whoever reaches the metrics address; evhttp
+ * bounds headers and bodies and only GET of two paths is answered.
+ */
+#include "hub/hub.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "lib/mx_err.h"
+#include "lib/mx_parse.h"
+
+static int64_t hub_metrics_ctr[HUB_M__COUNT];
+static struct evhttp *hub_metrics_http;
+
+/* name with labels and type of each counter, in enum hub_metric order */
+static const struct {
+	const char *name;
+	const char *type;
+} hub_metrics_names[HUB_M__COUNT] = {
+    [HUB_M_TEL_BATCHES] = {"mxhub_telemetry_batches_total", "counter"},
+    [HUB_M_TEL_EVENTS] = {"mxhub_telemetry_events_total", "counter"},
+    [HUB_M_TEL_DROPPED] = {"mxhub_telemetry_edge_dropped_total", "counter"},
+    [HUB_M_TEL_DUP] = {"mxhub_telemetry_duplicates_total", "counter"},
+    [HUB_M_BAD_TOPIC] = {"mxhub_refused_total{reason=\"topic\"}", "counter"},
+    [HUB_M_BAD_TELEMETRY] = {"mxhub_refused_total{reason=\"telemetry\"}",
+        "counter"},
+    [HUB_M_BAD_FEED] = {"mxhub_refused_total{reason=\"feed_malformed\"}",
+        "counter"},
+    [HUB_M_FEED_FORGED] = {"mxhub_refused_total{reason=\"feed_forged\"}",
+        "counter"},
+    [HUB_M_FEED_UNTRUSTED] = {"mxhub_refused_total{reason=\"feed_untrusted\"}",
+        "counter"},
+    [HUB_M_FEED_REPLAY] = {"mxhub_refused_total{reason=\"feed_replay\"}",
+        "counter"},
+    [HUB_M_FEED_ACCEPTED] = {"mxhub_feed_submissions_total", "counter"},
+    [HUB_M_FEED_RECORDS] = {"mxhub_records_changed_total{by=\"feed\"}",
+        "counter"},
+    [HUB_M_RULE_RECORDS] = {"mxhub_records_changed_total{by=\"rule\"}",
+        "counter"},
+    [HUB_M_CTR_FULL] = {"mxhub_counter_refused_total{reason=\"full\"}",
+        "counter"},
+    [HUB_M_CTR_ERRORS] = {"mxhub_counter_refused_total{reason=\"error\"}",
+        "counter"},
+    [HUB_M_STORE_ERRORS] = {"mxhub_store_errors_total", "counter"},
+    [HUB_M_PENDING_FULL] = {"mxhub_changes_dropped_total", "counter"},
+    [HUB_M_BATCHES] = {"mxhub_update_batches_total", "counter"},
+    [HUB_M_RECORDS_OUT] = {"mxhub_update_records_total", "counter"},
+    [HUB_M_OUTQ_DROPPED] = {"mxhub_update_batches_dropped_total", "counter"},
+    [HUB_M_SNAPSHOTS] = {"mxhub_snapshots_total", "counter"},
+    [HUB_M_SNAPSHOT_RECORDS] = {"mxhub_snapshot_records", "gauge"},
+    [HUB_M_SEQ] = {"mxhub_update_seq", "gauge"},
+    [HUB_M_EPOCH] = {"mxhub_update_epoch", "gauge"},
+    [HUB_M_SNAPSHOT_MS] = {"mxhub_snapshot_unix_ms", "gauge"},
+    [HUB_M_CONNECTED] = {"mxhub_broker_connected", "gauge"},
+};
+
+/* hub_metrics_inc - one more */
+void
+hub_metrics_inc(enum hub_metric c)
+{
+	hub_metrics_ctr[c]++;
+}
+
+/* hub_metrics_add - n more */
+void
+hub_metrics_add(enum hub_metric c, int64_t n)
+{
+	hub_metrics_ctr[c] += n;
+}
+
+/* hub_metrics_set - a gauge's value */
+void
+hub_metrics_set(enum hub_metric c, int64_t v)
+{
+	hub_metrics_ctr[c] = v;
+}
+
+/* hub_metrics_get - current value */
+int64_t
+hub_metrics_get(enum hub_metric c)
+{
+	return hub_metrics_ctr[c];
+}
+
+/* hub_metrics_render - the Prometheus text exposition */
+static void
+hub_metrics_render(struct evbuffer *out)
+{
+	const char *last = "";
+	size_t i;
+
+	for (i = 0; i < HUB_M__COUNT; i++) {
+		const char *n = hub_metrics_names[i].name;
+		size_t base = strcspn(n, "{");
+
+		/* one TYPE line per metric family */
+		if (strncmp(last, n, base) != 0 ||
+		    (last[base] != '{' && last[base] != '\0'))
+			evbuffer_add_printf(out, "# TYPE %.*s %s\n", (int)base,
+			    n, hub_metrics_names[i].type);
+		last = n;
+		evbuffer_add_printf(
+		    out, "%s %lld\n", n, (long long)hub_metrics_ctr[i]);
+	}
+}
+
+/* hub_metrics_request - answer one HTTP request */
+static void
+hub_metrics_request(struct evhttp_request *req, void *arg)
+{
+	const char *uri = evhttp_request_get_uri(req);
+	struct evbuffer *out = evbuffer_new();
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+
+	(void)arg;
+	if (out == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	if (strcmp(uri, "/metrics") == 0) {
+		hub_metrics_render(out);
+		evhttp_add_header(
+		    hdr, "Content-Type", "text/plain; version=0.0.4");
+		evhttp_send_reply(req, 200, "OK", out);
+	} else if (strcmp(uri, "/healthz") == 0) {
+		evbuffer_add_printf(out, "ok\n");
+		evhttp_add_header(hdr, "Content-Type", "text/plain");
+		evhttp_send_reply(req, 200, "OK", out);
+	} else {
+		evhttp_send_error(req, 404, NULL);
+	}
+	evbuffer_free(out);
+}
+
+/* hub_metrics_start - bind on the hub's loop */
+int
+hub_metrics_start(struct event_base *base, const char *addr)
+{
+	char host[64];
+	uint16_t port;
+
+	if (mx_parse_hostport(addr, strlen(addr), host, sizeof(host), &port) !=
+	    0)
+		return MX_EINVAL;
+	hub_metrics_http = evhttp_new(base);
+	if (hub_metrics_http == NULL)
+		return MX_EIO;
+	evhttp_set_max_headers_size(hub_metrics_http, 8192);
+	evhttp_set_max_body_size(hub_metrics_http, 1024);
+	evhttp_set_timeout(hub_metrics_http, 10);
+	evhttp_set_allowed_methods(hub_metrics_http, EVHTTP_REQ_GET);
+	evhttp_set_gencb(hub_metrics_http, hub_metrics_request, NULL);
+	if (evhttp_bind_socket(hub_metrics_http, host, port) != 0) {
+		evhttp_free(hub_metrics_http);
+		hub_metrics_http = NULL;
+		return MX_EIO;
+	}
+	return 0;
+}
+
+/* hub_metrics_stop - close the endpoint */
+void
+hub_metrics_stop(void)
+{
+	if (hub_metrics_http != NULL)
+		evhttp_free(hub_metrics_http);
+	hub_metrics_http = NULL;
+}

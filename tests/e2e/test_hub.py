@@ -1,0 +1,349 @@
+"""mxhub and the distribution loop, end to end, with a real mosquitto, a
+real sink and real edges: telemetry in, rules, signed updates out, every
+edge enforcing; analyst submissions on the feed topic (signed here with
+cryptography's Ed25519, from docs/protocol.md); refused submissions
+(forged, untrusted, replayed) change nothing; a hub killed with SIGKILL
+resumes its epoch and seq; snapshots are retained, signed and complete."""
+
+import os
+import shutil
+import time
+
+from helpers import make_message, stuff, wait_until
+from hub_helpers import (ACT_REJECT, KIND_IP, MSG_SNAPSHOT, MSG_UPDATE,
+                         OP_DEL, Hub, feed_message, keypair, publish, record,
+                         verify)
+
+ROUTE = "example.com=127.0.0.1:%d"
+SALT = b"hub-e2e-salt-0123456789abcdef-01"
+
+
+def edge_args(tmp_path, broker, hub, edge_id, pop, *extra):
+    salt = tmp_path / "salt"
+    salt.write_bytes(SALT)
+    return ["--broker", "127.0.0.1:%d" % broker.port, "--edge-id", edge_id,
+            "--pop", pop, "--rcpt-salt-file", str(salt),
+            "--telemetry-flush-time", "20ms",
+            "--hub-key", "%s=%s" % (hub.hub_id, hub.pub)] + list(extra)
+
+
+def start_hub(tmp_path, broker, **kw):
+    return Hub(tmp_path, broker, args=["--batch-time", "20ms"] +
+               kw.pop("args", []), **kw).start()
+
+
+def two_edges(edge_factory, sink, tmp_path, broker, hub, *extra):
+    a = edge_factory([ROUTE % sink.port], name="edge-a", args=edge_args(
+        tmp_path, broker, hub, "edge-a", "pop-a", *extra))
+    b = edge_factory([ROUTE % sink.port], name="edge-b", args=edge_args(
+        tmp_path, broker, hub, "edge-b", "pop-b", *extra))
+    return a, b
+
+
+def attempt(edge, ip, rcpts, body="hello\n"):
+    """One session from ip: the greeting's code when refused, else the
+    final reply's code (or the RCPT/DATA code that stopped it)."""
+    c = edge.smtp(source=(ip, 0))
+    if c.greeting.code != 220:
+        c.close()
+        return c.greeting.code
+    c.ehlo()
+    _, rr, dr, fr = c.transaction("a@spam.test", rcpts,
+                                  stuff(make_message(body=body)))
+    c.quit()
+    return fr.code if fr is not None else dr.code
+
+
+def refused_at_connect(edge, ip):
+    c = edge.smtp(source=(ip, 0))
+    code = c.greeting.code
+    c.close()
+    return code == 554
+
+
+def test_trap_hitter_is_blocked_at_both_edges(edge_factory, sink, mqtt,
+                                              tmp_path):
+    broker = mqtt.broker()
+    hub = start_hub(tmp_path, broker)
+    # the trap only informs (score 0): without the hub, copies get through
+    a, b = two_edges(edge_factory, sink, tmp_path, broker, hub,
+                     "--spam-trap", "trap@example.com", "--trap-score", "0")
+    # the campaign: five sources, each to a real user and a trap
+    sources = ["127.0.0.%d" % i for i in range(10, 15)]
+    t0 = time.time()
+    accepted = 0
+    for ip in sources:
+        if attempt(a, ip, ["user@example.com", "trap@example.com"]) == 250:
+            accepted += 1
+    assert accepted == len(sources)  # no record yet: each got through
+    # the hub sees the trap hits and both edges refuse every source
+    assert wait_until(lambda: all(refused_at_connect(e, ip)
+                                  for e in (a, b) for ip in sources), 15), \
+        hub.log()[-3000:]
+    took = time.time() - t0
+    leaked = 0
+    # the next copy from any of them is refused at connect, at either POP
+    for ip in sources:
+        for e in (a, b):
+            code = attempt(e, ip, ["user@example.com"])
+            assert code == 554, (ip, code)
+    print("\ntrap campaign: %d copies through before the block, "
+          "enforced at both edges %.2f s after the first copy"
+          % (accepted + leaked, took))
+    assert hub.metric('mxhub_records_changed_total{by="rule"}') >= 5
+    assert hub.metric("mxhub_update_batches_total") >= 1
+    # four or more bad addresses in 127.0.0.0/24 list the network too
+    assert wait_until(lambda: refused_at_connect(b, "127.0.0.99"), 10)
+    audit = "\n".join(hub.audit())
+    assert "kind=ip key=127.0.0.10 action=reject" in audit
+    assert "kind=net key=127.0.0.0/24" in audit
+    assert "by=rule:trap" in audit and "by=rule:net" in audit
+    # an innocent address elsewhere still gets through
+    assert attempt(a, "127.0.1.1", ["user@example.com"]) == 250
+
+
+def test_analyst_block_and_revoke_reach_both_edges(edge_factory, sink, mqtt,
+                                                   tmp_path):
+    broker = mqtt.broker()
+    apriv, apub = keypair(tmp_path, "alice")
+    hub = start_hub(tmp_path, broker, feeds=[("analyst", apub)])
+    a, b = two_edges(edge_factory, sink, tmp_path, broker, hub)
+    ip = "127.0.0.20"
+    assert attempt(a, ip, ["user@example.com"]) == 250
+    key = bytes([127, 0, 0, 20])
+    t0 = time.time()
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        apriv, "analyst", "alice", 1,
+        [record(KIND_IP, key, action=ACT_REJECT, reason="case 42")]))
+    assert wait_until(lambda: refused_at_connect(a, ip) and
+                      refused_at_connect(b, ip), 10)
+    print("\nanalyst block enforced at both edges in %.0f ms"
+          % ((time.time() - t0) * 1000))
+    assert hub.metric("mxhub_feed_submissions_total") == 1
+    line = [x for x in hub.audit() if "key=127.0.0.20" in x][-1]
+    assert "source=analyst" in line and "by=feed:analyst/alice" in line
+    assert 'reason="case 42"' in line
+    # the revoke travels the same way
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        apriv, "analyst", "alice", 2, [record(KIND_IP, key, op=OP_DEL,
+                                              action=0)]))
+    assert wait_until(lambda: not refused_at_connect(a, ip) and
+                      not refused_at_connect(b, ip), 10)
+    assert attempt(b, ip, ["user@example.com"]) == 250
+
+
+def test_forged_untrusted_and_replayed_submissions_change_nothing(
+        edge_factory, sink, mqtt, tmp_path):
+    broker = mqtt.broker()
+    apriv, apub = keypair(tmp_path, "alice")
+    mpriv, _ = keypair(tmp_path, "mallory")
+    hub = start_hub(tmp_path, broker, feeds=[("analyst", apub)])
+    a = edge_factory([ROUTE % sink.port], name="edge-a", args=edge_args(
+        tmp_path, broker, hub, "edge-a", "pop-a"))
+    key = bytes([127, 0, 0, 30])
+    good = feed_message(apriv, "analyst", "alice", 5,
+                        [record(KIND_IP, key, reason="good")])
+    # a flipped byte in the body: the signature no longer verifies
+    forged = bytearray(good)
+    forged[20] ^= 0x01
+    publish(broker, "mxs/v1/feed/analyst", bytes(forged))
+    # signed by a key the hub does not know for this source
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        mpriv, "analyst", "alice", 6, [record(KIND_IP, key)]))
+    # a source with no key at all
+    publish(broker, "mxs/v1/feed/mallory", feed_message(
+        mpriv, "mallory", "mallory", 1, [record(KIND_IP, key)]))
+    # not msgpack at all
+    publish(broker, "mxs/v1/feed/analyst", b"\xc1garbage")
+    assert wait_until(lambda: hub.metric(
+        'mxhub_refused_total{reason="feed_forged"}') == 2 and hub.metric(
+        'mxhub_refused_total{reason="feed_untrusted"}') == 1 and hub.metric(
+        'mxhub_refused_total{reason="feed_malformed"}') == 1, 10), \
+        hub.metrics()
+    assert hub.metric("mxhub_feed_submissions_total") == 0
+    assert attempt(a, "127.0.0.30", ["user@example.com"]) == 250
+    # the good one is taken; the same bytes again are a replay
+    publish(broker, "mxs/v1/feed/analyst", good)
+    assert wait_until(lambda: refused_at_connect(a, "127.0.0.30"), 10)
+    publish(broker, "mxs/v1/feed/analyst", good)
+    assert wait_until(lambda: hub.metric(
+        'mxhub_refused_total{reason="feed_replay"}') == 1, 10)
+    assert hub.metric("mxhub_feed_submissions_total") == 1
+
+
+def test_bad_telemetry_is_counted_and_the_hub_goes_on(mqtt, tmp_path):
+    broker = mqtt.broker()
+    apriv, apub = keypair(tmp_path, "alice")
+    hub = start_hub(tmp_path, broker, feeds=[("analyst", apub)])
+    publish(broker, "mxs/v1/telemetry/pop-x/edge-x", b"\x93\x01\x01\x80")
+    publish(broker, "mxs/v1/telemetry/pop-x/edge-x", b"\xff" * 100)
+    publish(broker, "mxs/v1/telemetry/pop-x/edge-x", b"")
+    assert wait_until(lambda: hub.metric(
+        'mxhub_refused_total{reason="telemetry"}') == 3, 10), hub.metrics()
+    # still serving: a good submission is merged
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        apriv, "analyst", "alice", 1,
+        [record(KIND_IP, bytes([192, 0, 2, 1]))]))
+    assert wait_until(lambda: hub.metric(
+        "mxhub_feed_submissions_total") == 1, 10)
+
+
+def test_killed_hub_resumes_epoch_and_seq_wiped_hub_starts_new_epoch(
+        mqtt, tmp_path):
+    broker = mqtt.broker()
+    apriv, apub = keypair(tmp_path, "alice")
+    hub = start_hub(tmp_path, broker, feeds=[("analyst", apub)])
+    for serial in range(1, 4):
+        publish(broker, "mxs/v1/feed/analyst", feed_message(
+            apriv, "analyst", "alice", serial,
+            [record(KIND_IP, bytes([192, 0, 2, serial]))]))
+        assert wait_until(lambda: hub.metric(
+            "mxhub_update_seq") == serial, 10)
+    epoch = hub.metric("mxhub_update_epoch")
+    hub.kill()
+    hub.start()
+    assert hub.metric("mxhub_update_epoch") == epoch
+    assert hub.metric("mxhub_update_seq") == 3
+    assert "resuming epoch %d at seq 3" % epoch in hub.log()
+    # the replay check survived the crash too
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        apriv, "analyst", "alice", 3, [record(KIND_IP, bytes([192, 0, 2,
+                                                             9]))]))
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        apriv, "analyst", "alice", 4, [record(KIND_IP, bytes([192, 0, 2,
+                                                             4]))]))
+    assert wait_until(lambda: hub.metric("mxhub_update_seq") == 4, 10)
+    assert hub.metric('mxhub_refused_total{reason="feed_replay"}') == 1
+    assert hub.stop() == 0
+    shutil.rmtree(os.path.join(hub.data_dir, "records"))
+    hub.start()
+    assert hub.metric("mxhub_update_epoch") > epoch
+    assert hub.metric("mxhub_update_seq") == 0
+    assert hub.stop() == 0
+
+
+def test_snapshot_is_retained_signed_and_complete(mqtt, tmp_path):
+    broker = mqtt.broker()
+    apriv, apub = keypair(tmp_path, "alice")
+    hub = start_hub(tmp_path, broker, feeds=[("analyst", apub)],
+                    args=["--snapshot-time", "300ms"])
+    n = 2500  # three chunks of up to 1000 records
+    recs = [record(KIND_IP, bytes([10, 1, i // 256, i % 256]),
+                   reason="bulk") for i in range(n)]
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        apriv, "analyst", "alice", 1, recs))
+    assert wait_until(lambda: hub.metric("mxhub_snapshot_records") == n, 10)
+    # a late subscriber gets the retained chunks of one snapshot
+    sub = mqtt.subscriber(broker, topics=("mxs/v1/snapshot/hub-1/+",))
+    assert wait_until(lambda: len([m for m in sub.msgs if m[1]]) >= 3, 10)
+    chunks = {}
+    for topic, payload, _ in list(sub.msgs):
+        if not payload:
+            continue  # a cleared chunk
+        t, body = verify(hub.pub, payload)
+        assert t == MSG_SNAPSHOT
+        chunks.setdefault(body[4], {})[body[5]] = body
+    snap = max(chunks)
+    got = chunks[snap]
+    assert sorted(got) == list(range(got[0][6])) and got[0][6] == 3
+    keys = {r[2] for c in got.values() for r in c[7]}
+    assert len(keys) == n and bytes([10, 1, 0, 7]) in keys
+    assert all(c[2] == 3 for c in got.values())  # taken at seq 3
+    # an update batch verifies with the hub's key and carries the record
+    upd = mqtt.subscriber(broker, topics=("mxs/v1/updates/hub-1",))
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        apriv, "analyst", "alice", 2, [record(KIND_IP, bytes([10, 2, 0,
+                                                             1]))]))
+    assert wait_until(lambda: len(upd.msgs) == 1, 10)
+    t, body = verify(hub.pub, upd.msgs[0][1])
+    assert t == MSG_UPDATE and body[0] == b"hub-1" and body[2] == 4
+    assert [r[2] for r in body[7]] == [bytes([10, 2, 0, 1])]
+
+
+def test_bad_hub_configuration_is_refused_naming_it(tmp_path):
+    import subprocess
+    from hub_helpers import mxhub_path
+    priv, pub = keypair(tmp_path, "k")
+    base = [mxhub_path(), "--check-config", "--data-dir", str(tmp_path)]
+    cases = [
+        ([], "hub_id"),
+        (["--hub-id", "a/b", "--key", priv], "hub_id"),
+        (["--hub-id", "h"], "key"),
+        (["--hub-id", "h", "--key", pub], "key"),  # a public key
+        (["--hub-id", "h", "--key", priv, "--feed-key", "x"], "feed_key"),
+        (["--hub-id", "h", "--key", priv, "--feed-key", "x=/nonexistent"],
+         "feed_key"),
+        (["--hub-id", "h", "--key", priv, "--feed-key", "h=" + pub],
+         "feed_key"),
+        (["--hub-id", "h", "--key", priv, "--broker", "nowhere"], "broker"),
+        (["--hub-id", "h", "--key", priv, "--rule-trap-action", "allow"],
+         "rule_trap_action"),
+        (["--hub-id", "h", "--key", priv, "--batch-time", "0"],
+         "batch_time"),
+    ]
+    for args, name in cases:
+        p = subprocess.run(base + args, capture_output=True, text=True,
+                           timeout=30)
+        # the file's spelling, or the option's
+        assert p.returncode == 1 and (name in p.stderr or name.replace(
+            "_", "-") in p.stderr), (args, p.stderr)
+    conf = tmp_path / "hub.conf"
+    conf.write_text("hub_id = h\nkey = %s\nfeed_key = a=%s\nbogus = 1\n"
+                    % (priv, pub))
+    p = subprocess.run(base + ["-c", str(conf)], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 1 and "hub.conf:4: unknown parameter 'bogus'" \
+        in p.stderr, p.stderr
+    conf.write_text("hub_id = h\nkey = %s\nfeed_key = a=%s\n" % (priv, pub))
+    p = subprocess.run(base + ["-c", str(conf)], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0 and "1 feed keys" in p.stdout, p.stderr
+
+
+def test_fresh_edge_gets_full_state_returning_edge_catches_up(
+        edge_factory, sink, mqtt, tmp_path):
+    broker = mqtt.broker()
+    apriv, apub = keypair(tmp_path, "alice")
+    hub = start_hub(tmp_path, broker, feeds=[("analyst", apub)],
+                    args=["--snapshot-time", "500ms"])
+    ka, kb = bytes([127, 0, 0, 40]), bytes([127, 0, 0, 41])
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        apriv, "analyst", "alice", 1, [record(KIND_IP, ka)]))
+    assert wait_until(lambda: hub.metric("mxhub_update_seq") == 1, 10)
+    # an edge that starts now has no position: the retained snapshot
+    # gives it the whole state
+    a = edge_factory([ROUTE % sink.port], name="edge-a", args=edge_args(
+        tmp_path, broker, hub, "edge-a", "pop-a"))
+    assert wait_until(lambda: refused_at_connect(a, "127.0.0.40"), 10)
+    assert a.metric('mxedge_updates_total{result="snapshot_loaded"}') >= 1
+    # it goes away; a block and a revoke are published meanwhile
+    assert a.stop() == 0
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        apriv, "analyst", "alice", 2, [record(KIND_IP, kb)]))
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        apriv, "analyst", "alice", 3, [record(KIND_IP, ka, op=OP_DEL,
+                                              action=0)]))
+    assert wait_until(lambda: hub.metric("mxhub_update_seq") == 3, 10)
+    # back with the same cache: it converges on the hub's state
+    a.start()
+    assert wait_until(lambda: refused_at_connect(a, "127.0.0.41") and
+                      not refused_at_connect(a, "127.0.0.40"), 10)
+    # a forged update (one flipped byte of a real one) is refused and
+    # changes nothing
+    upd = mqtt.subscriber(broker, topics=("mxs/v1/updates/hub-1",))
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        apriv, "analyst", "alice", 4, [record(KIND_IP, bytes([127, 0, 0,
+                                                             42]))]))
+    assert wait_until(lambda: len(upd.msgs) == 1, 10)
+    assert wait_until(lambda: refused_at_connect(a, "127.0.0.42"), 10)
+    real = bytearray(upd.msgs[0][1])
+    real[-70] ^= 0x40  # inside the body, before the 64-byte signature
+    publish(broker, "mxs/v1/updates/hub-1", bytes(real))
+    assert wait_until(lambda: a.metric(
+        'mxedge_updates_total{result="forged"}') == 1, 10)
+    # and the genuine batch again is a replay: stale, nothing changes
+    publish(broker, "mxs/v1/updates/hub-1", upd.msgs[0][1])
+    assert wait_until(lambda: a.metric(
+        'mxedge_updates_total{result="stale"}') >= 1, 10)
+    assert refused_at_connect(a, "127.0.0.41")
+    assert not refused_at_connect(a, "127.0.0.40")
