@@ -27,6 +27,10 @@
 
 #include "lib/mx_err.h"
 #include "proto/proto_content.h"
+#include "proto/proto_msg.h"
+
+_Static_assert(PROTO_EV_FP_SIG_LEN == PROTO_FP_SIG_LEN,
+    "telemetry carries the compact fingerprint signature whole");
 
 /* idle analysers kept per worker thread (each ~48 KiB) */
 #define EDGE_CONTENT_POOL_MAX 16
@@ -120,10 +124,16 @@ edge_content_eod(struct edge_fctx *f)
 		proto_content_hash_key(PROTO_HASH_BODY, res->body_sha256, key);
 		edge_filter_publish(f, EDGE_FEV_HASH, key, sizeof(key));
 	}
-	if (res->fp.is_valid)
+	if (res->fp.is_valid) {
+		uint8_t sig[PROTO_FP_SIG_LEN];
+
 		for (b = 0; b < PROTO_FP_BANDS && !f->fp_matched; b++)
 			edge_filter_publish(f, EDGE_FEV_FP_BAND,
 			    res->fp.keys[b], PROTO_FP_KEY_LEN);
+		/* for telemetry: what a hub's fp record must carry */
+		proto_fp_sig8(&res->fp, sig);
+		edge_filter_publish(f, EDGE_FEV_FP_SIG, sig, sizeof(sig));
+	}
 }
 
 /* edge_content_get - one exact cache lookup; 0 with *r, else an error */

@@ -82,6 +82,7 @@ enum edge_fev {
 	EDGE_FEV_FP_BAND,      /* a fingerprint band key (PROTO_KIND_FP) */
 	EDGE_FEV_HASH,         /* a body or attachment hash key */
 	EDGE_FEV_ATTACH,       /* an attachment (struct proto_attach) */
+	EDGE_FEV_FP_SIG,       /* the compact signature, PROTO_FP_SIG_LEN */
 	EDGE_FEV__COUNT
 };
 
@@ -612,6 +613,7 @@ enum edge_tel_field {
 	EDGE_TEL_F_HASH,          /* list, 1..EDGE_TEL_KEY_MAX */
 	EDGE_TEL_F_URL,           /* list, 1..PROTO_DOMAIN_MAX */
 	EDGE_TEL_F_RCPT,          /* list: edge_tel_rcpt only */
+	EDGE_TEL_F_FP_SIG,        /* one, 0 or PROTO_EV_FP_SIG_LEN */
 	EDGE_TEL_F__COUNT
 };
 

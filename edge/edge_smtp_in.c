@@ -521,7 +521,8 @@ edge_in_greet_now(struct edge_session *s)
  * event channel: URL hosts, body and attachment hashes and fingerprint
  * band keys go into the transaction's event (bounded by its lists:
  * PROTO_EV_URLS_MAX hosts, PROTO_EV_HASHES_MAX hashes, the first
- * PROTO_EV_FPS_MAX of the PROTO_FP_BANDS band keys)
+ * PROTO_EV_FPS_MAX of the PROTO_FP_BANDS band keys), with the compact
+ * signature the hub needs to publish a fingerprint record
  */
 static void
 edge_in_tel_event(void *arg, enum edge_fev ev, const uint8_t *p, size_t len)
@@ -534,6 +535,8 @@ edge_in_tel_event(void *arg, enum edge_fev ev, const uint8_t *p, size_t len)
 		(void)edge_tel_add(&s->tel, EDGE_TEL_F_HASH, p, len);
 	else if (ev == EDGE_FEV_FP_BAND)
 		(void)edge_tel_add(&s->tel, EDGE_TEL_F_FP, p, len);
+	else if (ev == EDGE_FEV_FP_SIG && len == PROTO_EV_FP_SIG_LEN)
+		(void)edge_tel_add(&s->tel, EDGE_TEL_F_FP_SIG, p, len);
 }
 
 /*

@@ -111,6 +111,7 @@ static const struct {
     [EDGE_TEL_F_URL] = {PROTO_EV_URLS_MAX, PROTO_DOMAIN_MAX, 0},
     [EDGE_TEL_F_RCPT] = {PROTO_EV_RCPTS_MAX,
         1 + EDGE_TEL_HASH_LEN + PROTO_DOMAIN_MAX, 0},
+    [EDGE_TEL_F_FP_SIG] = {1, PROTO_EV_FP_SIG_LEN, 0},
 };
 
 static struct {
@@ -458,6 +459,9 @@ edge_tel_expand(const struct edge_tel_item *it, struct proto_event *ev)
 			break;
 		case EDGE_TEL_F_URL:
 			ev->urls[ev->n_urls++] = s;
+			break;
+		case EDGE_TEL_F_FP_SIG:
+			ev->fp_sig = s;
 			break;
 		case EDGE_TEL_F_RCPT: {
 			struct proto_ev_rcpt *r = &ev->rcpts[ev->n_rcpts++];

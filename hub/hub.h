@@ -55,6 +55,7 @@ struct hub_conf {
 	char *rule_dict_action;
 	char *rule_proto_action;
 	char *rule_net_action;
+	char *rule_fp_action;
 	uint64_t batch_time;       /* ms between update batches */
 	uint64_t snapshot_time;    /* ms between snapshots */
 	uint64_t half_life;        /* counter decay, ms */
@@ -68,13 +69,15 @@ struct hub_conf {
 	uint64_t rule_dict_ratio;   /* percent of recipients unknown */
 	uint64_t rule_proto_hits;   /* decayed protocol violations; 0 = off */
 	uint64_t rule_net_bad_ips;  /* IPs of a /24 or /48 with a record */
+	uint64_t rule_fp_sources;   /* distinct sources of a fingerprint */
+	uint64_t rule_fp_traps;     /* ... and its decayed trap hits */
 	int foreground;
 	int verbose;
 	/* derived */
 	char broker_host[256];
 	uint16_t broker_port;
 	char broker_password[HUB_SECRET_MAX + 1];
-	struct hub_rule_act act_trap, act_dict, act_proto, act_net;
+	struct hub_rule_act act_trap, act_dict, act_proto, act_net, act_fp;
 	struct proto_key *sign_key; /* owned */
 	size_t n_feeds;
 	struct hub_feed feeds[HUB_FEEDS_MAX];

@@ -84,6 +84,12 @@ static const struct mx_cfg_param hub_conf_table[] = {
         65536, NULL, "bad IPs that make a /24 or /48 record (0: off)"},
     {"rule_net_action", MX_CFG_STR, HUB_CONF_OFF(rule_net_action), "reject", 1,
         16, NULL, "action of a bad network's record"},
+    {"rule_fp_sources", MX_CFG_U64, HUB_CONF_OFF(rule_fp_sources), "3", 0,
+        1000000, NULL, "sources of one fingerprint for a record (0: off)"},
+    {"rule_fp_traps", MX_CFG_U64, HUB_CONF_OFF(rule_fp_traps), "1", 1, 1000000,
+        NULL, "... that also hit this many spam traps"},
+    {"rule_fp_action", MX_CFG_STR, HUB_CONF_OFF(rule_fp_action), "reject", 1,
+        16, NULL, "action of a bulk fingerprint's records"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -222,6 +228,8 @@ hub_conf_check(struct hub_conf *c)
 	    c->rule_score, &c->act_proto);
 	problems += hub_conf_action(
 	    "rule_net_action", c->rule_net_action, c->rule_score, &c->act_net);
+	problems += hub_conf_action(
+	    "rule_fp_action", c->rule_fp_action, c->rule_score, &c->act_fp);
 	if (c->data_dir[0] != '\0' && access(c->data_dir, W_OK) != 0) {
 		fprintf(stderr,
 		    "data_dir: '%.256s' is not a writable directory\n",

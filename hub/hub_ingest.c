@@ -187,11 +187,16 @@ hub_ingest_reached(const struct hub_ingest *g, double v, uint64_t n)
 	return n > 0 && v + 1e-9 >= (double)n * f;
 }
 
-/* hub_ingest_record - a rule's record for (kind, key), unless held */
+/*
+ * hub_ingest_record_data - a rule's record for (kind, key) carrying data
+ * (an fp record's compact signature), unless an analyst's or feed's
+ * record holds the key or the rule's own is fresh. Returns 1 for a new
+ * record, 0 for a renewal or nothing to do, or an error.
+ */
 static int
-hub_ingest_record(struct hub_ingest *g, int kind, const uint8_t *key,
+hub_ingest_record_data(struct hub_ingest *g, int kind, const uint8_t *key,
     size_t len, const struct hub_rule_act *act, const char *rule,
-    const char *reason)
+    const char *reason, const uint8_t *data, size_t dlen)
 {
 	struct proto_record r, old;
 	uint64_t now_s = g->now_ms / 1000u, ttl_s = g->c->record_ttl / 1000u;
@@ -220,6 +225,10 @@ hub_ingest_record(struct hub_ingest *g, int kind, const uint8_t *key,
 	r.ts_ms = g->now_ms;
 	r.key_len = (uint16_t)len;
 	memcpy(r.key, key, len);
+	if (dlen > 0) {
+		r.data_len = (uint16_t)dlen;
+		memcpy(r.data, data, dlen);
+	}
 	snprintf(src, sizeof(src), "rule:%s", rule);
 	proto_record_set_text(&r, src, reason);
 	if ((rc = hub_state_change(g->st, &r, src)) != 0) {
@@ -228,6 +237,47 @@ hub_ingest_record(struct hub_ingest *g, int kind, const uint8_t *key,
 	}
 	hub_metrics_inc(HUB_M_RULE_RECORDS);
 	return is_new ? 1 : 0;
+}
+
+/* hub_ingest_record - a rule's record without data */
+static int
+hub_ingest_record(struct hub_ingest *g, int kind, const uint8_t *key,
+    size_t len, const struct hub_rule_act *act, const char *rule,
+    const char *reason)
+{
+	return hub_ingest_record_data(
+	    g, kind, key, len, act, rule, reason, NULL, 0);
+}
+
+/*
+ * hub_ingest_fp_rule - a fingerprint band seen from rule_fp_sources
+ * distinct sources that also hit rule_fp_traps spam traps: every band key
+ * of the event becomes an fp record carrying the event's compact
+ * signature, so an edge confirms a band hit by similarity (the
+ * personalised copies of the campaign) before it acts.
+ */
+static int
+hub_ingest_fp_rule(struct hub_ingest *g, const struct proto_event *ev,
+    const struct hub_ctr_val *v)
+{
+	char reason[96];
+	size_t i;
+
+	if (g->c->rule_fp_sources == 0 || ev->fp_sig.len != PROTO_EV_FP_SIG_LEN)
+		return 0;
+	if (v->distinct[HUB_CS_SOURCES] + 1e-9 <
+	        (double)g->c->rule_fp_sources ||
+	    !hub_ingest_reached(g, v->v[HUB_CF_TRAP], g->c->rule_fp_traps))
+		return 0;
+	snprintf(reason, sizeof(reason),
+	    "bulk fingerprint: %.0f sources, %.1f trap hits",
+	    v->distinct[HUB_CS_SOURCES], v->v[HUB_CF_TRAP]);
+	for (i = 0; i < ev->n_fps; i++)
+		if (hub_ingest_record_data(g, PROTO_KIND_FP, ev->fps[i].p,
+		        ev->fps[i].len, &g->c->act_fp, "fp", reason,
+		        ev->fp_sig.p, ev->fp_sig.len) < 0)
+			break;
+	return 1;
 }
 
 /* hub_ingest_net - an IP newly listed counts in its network */
@@ -323,6 +373,7 @@ hub_ingest_event(void *arg, const struct proto_telemetry_hdr *h,
 	uint8_t ip[16], key[PROTO_KEY_MAX], item[HUB_CTR_ITEM_MAX];
 	size_t iplen, klen, i;
 	unsigned traps = 0;
+	int fired;
 
 	hub_metrics_inc(HUB_M_TEL_EVENTS);
 	if (proto_key_ip_bin(ev->ip, ev->ip_len, ip, &iplen) != 0)
@@ -377,9 +428,15 @@ hub_ingest_event(void *arg, const struct proto_telemetry_hdr *h,
 		if (proto_key_domain((const char *)ev->urls[i].p,
 		        ev->urls[i].len, key, &klen) == 0)
 			hub_ingest_update(g, HUB_CK_URL, key, klen, &d, NULL);
-	for (i = 0; i < ev->n_fps && i < HUB_INGEST_FPS; i++)
-		hub_ingest_update(
-		    g, HUB_CK_FP, ev->fps[i].p, ev->fps[i].len, &d, NULL);
+	for (i = 0, fired = 0; i < ev->n_fps && i < HUB_INGEST_FPS; i++) {
+		struct hub_ctr_val fv;
+
+		/* the first band over the thresholds lists every band */
+		if (hub_ingest_update(g, HUB_CK_FP, ev->fps[i].p,
+		        ev->fps[i].len, &d, &fv) == 0 &&
+		    !fired)
+			fired = hub_ingest_fp_rule(g, ev, &fv);
+	}
 	return 0;
 }
 

@@ -78,6 +78,7 @@ enum proto_msg_ekey {
 	PROTO_EK_HASHES = 15,
 	PROTO_EK_URLS = 16,
 	PROTO_EK_RCPTS = 17,
+	PROTO_EK_FP_SIG = 18,
 };
 
 /* status body keys */
@@ -253,6 +254,8 @@ proto_msg_event_check(const struct proto_event *ev)
 	    (rc = proto_msg_strs_check(ev->urls, ev->n_urls, PROTO_EV_URLS_MAX,
 	         PROTO_DOMAIN_MAX)) != 0)
 		return rc;
+	if (ev->fp_sig.len != 0 && ev->fp_sig.len != PROTO_EV_FP_SIG_LEN)
+		return MX_EINVAL;
 	if (ev->n_rcpts > PROTO_EV_RCPTS_MAX)
 		return MX_ELIMIT;
 	for (i = 0; i < ev->n_rcpts; i++) {
@@ -382,6 +385,7 @@ proto_msg_pack_event(msgpack_packer *pk, const struct proto_event *ev)
 	n += ev->n_hashes != 0;
 	n += ev->n_urls != 0;
 	n += ev->n_rcpts != 0;
+	n += ev->fp_sig.len != 0;
 	msgpack_pack_map(pk, n);
 	proto_msg_pack_ku(pk, PROTO_EK_TS_MS, ev->ts_ms);
 	proto_msg_pack_ku(pk, PROTO_EK_TYPE, ev->type);
@@ -432,6 +436,10 @@ proto_msg_pack_event(msgpack_packer *pk, const struct proto_event *ev)
 			proto_msg_pack_str(pk, r->domain.p, r->domain.len);
 			msgpack_pack_uint8(pk, r->result);
 		}
+	}
+	if (ev->fp_sig.len != 0) {
+		proto_msg_pack_key(pk, PROTO_EK_FP_SIG);
+		proto_msg_pack_bin(pk, ev->fp_sig.p, ev->fp_sig.len);
 	}
 }
 
@@ -872,6 +880,7 @@ proto_msg_event_reset(struct proto_event *ev)
 	ev->n_hashes = 0;
 	ev->n_urls = 0;
 	ev->n_rcpts = 0;
+	ev->fp_sig = empty;
 }
 
 /* proto_msg_event_decode - one event map into ev */
@@ -961,6 +970,13 @@ proto_msg_event_decode(struct proto_mp *m, struct proto_event *ev)
 			break;
 		case PROTO_EK_RCPTS:
 			rc = proto_msg_rcpts(m, ev);
+			break;
+		case PROTO_EK_FP_SIG:
+			rc = proto_mp_bin(
+			    m, 0, PROTO_EV_FP_SIG_LEN, &ev->fp_sig);
+			if (rc == 0 && ev->fp_sig.len != 0 &&
+			    ev->fp_sig.len != PROTO_EV_FP_SIG_LEN)
+				rc = MX_ERANGE;
 			break;
 		default:
 			rc = proto_mp_skip(m, PROTO_LV_ELEM + 1);

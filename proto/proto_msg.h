@@ -51,6 +51,7 @@ enum proto_msg_type {
 #define PROTO_EV_HASHES_MAX 16          /* body/attachment hashes per event */
 #define PROTO_EV_URLS_MAX 64            /* URL domains per event */
 #define PROTO_EV_RCPTS_MAX 128          /* recipient answers per event */
+#define PROTO_EV_FP_SIG_LEN 128         /* fp_sig: empty or exactly this */
 #define PROTO_STATUS_HUBS_MAX 16        /* hub positions in a status */
 #define PROTO_REASON_ID_MAX 64          /* longest reason id */
 #define PROTO_FP_MAX 64                 /* longest fingerprint, bytes */
@@ -126,6 +127,7 @@ struct proto_event {
 	struct proto_str urls[PROTO_EV_URLS_MAX];
 	uint16_t n_rcpts;
 	struct proto_ev_rcpt rcpts[PROTO_EV_RCPTS_MAX];
+	struct proto_str fp_sig; /* compact fingerprint signature, or empty */
 };
 
 struct proto_telemetry_hdr {

@@ -867,6 +867,7 @@ EVENT_SCHEMA = {
     16: ("urls", _array(_str(1, 253), 64), False, []),
     17: ("rcpts", _array(_tuple(_bin(1, 32), _str(0, 253), _uint(8, 1, 4)),
                          128), False, []),
+    18: ("fp_sig", _bin(0, 128, exact=(0, 128)), False, b""),
 }
 
 # names of the enums, as docs/protocol.md section 4 lists them

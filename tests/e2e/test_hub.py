@@ -347,3 +347,85 @@ def test_fresh_edge_gets_full_state_returning_edge_catches_up(
         'mxedge_updates_total{result="stale"}') >= 1, 10)
     assert refused_at_connect(a, "127.0.0.41")
     assert not refused_at_connect(a, "127.0.0.40")
+
+
+CAMPAIGN = (
+    "Dear {name},\n\n"
+    "You have been selected to receive an exclusive offer on premium "
+    "watches and luxury handbags at ninety percent off the retail price. "
+    "Order today from our trusted online store before this limited time "
+    "offer expires forever. Your personal coupon code is {code} and it is "
+    "valid until {date}.\n\n"
+    "Visit http://shop.offers.test/r/{code} to claim your discount now.\n\n"
+    "Best regards,\nThe Premium Deals Team\n")
+NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi",
+         "Ivan", "Judy", "Mallory", "Niaj", "Olivia", "Peggy", "Rupert"]
+
+
+def campaign_copy(i):
+    return make_message(subject="exclusive offer for %s" % NAMES[i % 15],
+                        body=CAMPAIGN.format(name=NAMES[i % 15],
+                                             code="C%05d" % (i * 7919),
+                                             date="%d May" % (1 + i % 28)))
+
+
+def send_copy(edge, ip, i, rcpts):
+    c = edge.smtp(source=(ip, 0))
+    if c.greeting.code != 220:
+        c.close()
+        return c.greeting.code, c.greeting.text
+    c.ehlo()
+    _, _, dr, fr = c.transaction("offers@deals.test", rcpts,
+                                 stuff(campaign_copy(i)))
+    c.quit()
+    r = fr if fr is not None else dr
+    return r.code, r.text
+
+
+def test_campaign_fingerprint_is_refused_at_both_edges(
+        edge_factory, sink, mqtt, tmp_path):
+    broker = mqtt.broker()
+    hub = start_hub(tmp_path, broker)
+    a, b = two_edges(edge_factory, sink, tmp_path, broker, hub,
+                     "--spam-trap", "trap@example.com", "--trap-score", "0")
+    t0 = time.time()
+    # the campaign starts: personalised copies from three sources, each
+    # to a user and a trap, through both POPs
+    leak = 0
+    for i, (edge, ip) in enumerate([(a, "127.0.0.50"), (b, "127.0.0.51"),
+                                    (a, "127.0.0.52")]):
+        code, _ = send_copy(edge, ip, i, ["user%d@example.com" % i,
+                                          "trap@example.com"])
+        assert code == 250, code
+        leak += 1
+    # copies keep coming from fresh sources (no trap, no history) until
+    # the hub's fingerprint records reach the edges
+    refused_at = None
+    for i in range(3, 200):
+        edge = (a, b)[i % 2]
+        code, text = send_copy(edge, "127.0.1.%d" % i, i,
+                               ["user%d@example.com" % i])
+        if code == 550:
+            refused_at = time.time()
+            assert "fp:" in text, text
+            break
+        assert code == 250, (code, text)
+        leak += 1
+        time.sleep(0.02)
+    assert refused_at is not None, hub.log()[-3000:]
+    print("\nfingerprint campaign: %d copies through before the block, "
+          "enforced %.2f s after the first copy" % (leak, refused_at - t0))
+    # the next copy, at either POP, from yet another source, is refused;
+    # the destination has only the copies that got through
+    for edge, ip in ((a, "127.0.2.1"), (b, "127.0.2.2")):
+        code, text = send_copy(edge, ip, 500 + len(ip), ["user@example.com"])
+        assert code == 550 and "fp:" in text, (code, text)
+    assert sink.count == leak
+    # the worst sources (they hit the traps) are refused at connect
+    for ip in ("127.0.0.50", "127.0.0.51", "127.0.0.52"):
+        assert refused_at_connect(a, ip) and refused_at_connect(b, ip)
+    # unrelated mail from a new source still passes
+    assert attempt(b, "127.0.3.3", ["user@example.com"],
+                   body="Lunch on Friday? The usual place at noon.\n") == 250
+    audit = "\n".join(hub.audit())
+    assert "kind=fp" in audit and "by=rule:fp" in audit

@@ -31,6 +31,7 @@
 #include "lib/mx_buf.h"
 #include "lib/mx_err.h"
 #include "lib/mx_log.h"
+#include "proto/proto_content.h"
 #include "proto/proto_msg.h"
 #include "proto/proto_record.h"
 #include "proto/proto_sign.h"
@@ -1558,6 +1559,69 @@ test_long_rcpt_domain_is_no_counter_error(void **state)
 	assert_int_equal(hub_metrics_get(HUB_M_CTR_ERRORS), 0);
 }
 
+/*
+ * test_fp_rule_lists_every_band_with_the_signature - one band key seen
+ * from rule_fp_sources sources with a trap hit makes every band of the
+ * event an fp record carrying the compact signature; not before
+ */
+static void
+test_fp_rule_lists_every_band_with_the_signature(void **state)
+{
+	struct fix *x = *state;
+	struct proto_event *e = evs_new(1);
+	struct proto_record r;
+	uint8_t bands[16][PROTO_FP_KEY_LEN], sig[PROTO_EV_FP_SIG_LEN];
+	const char *ips[3] = {"198.51.100.1", "198.51.100.2", "203.0.113.9"};
+	size_t i;
+
+	x->c->rule_trap_hits = 0; /* only the fp rule here */
+	x->c->rule_fp_sources = 3;
+	x->c->rule_fp_traps = 1;
+	x->c->act_fp.action = PROTO_ACT_REJECT;
+	x->c->act_fp.score = T_SCORE;
+	for (i = 0; i < 16; i++)
+		memset(bands[i], (int)(0x40 + i), sizeof(bands[i]));
+	for (i = 0; i < sizeof(sig); i++)
+		sig[i] = (uint8_t)(i * 7);
+	for (i = 0; i < 3; i++) {
+		size_t b;
+
+		/* the third source also writes to a trap */
+		if (i == 2)
+			ev_trap(e, ips[i], x->t0 + i);
+		else
+			ev_base(e, ips[i], x->t0 + i);
+		e->n_fps = 16;
+		for (b = 0; b < 16; b++) {
+			e->fps[b].p = bands[b];
+			e->fps[b].len = PROTO_FP_KEY_LEN;
+		}
+		e->fp_sig.p = sig;
+		e->fp_sig.len = sizeof(sig);
+		tel1(x, e, x->t0 + i);
+		if (i < 2)
+			assert_int_equal(hub_state_get(x->st, PROTO_KIND_FP,
+			                     bands[0], PROTO_FP_KEY_LEN, &r),
+			    MX_ENOTFOUND);
+	}
+	for (i = 0; i < 16; i++) {
+		assert_int_equal(hub_state_get(x->st, PROTO_KIND_FP, bands[i],
+		                     PROTO_FP_KEY_LEN, &r),
+		    0);
+		assert_int_equal(r.action, PROTO_ACT_REJECT);
+		assert_int_equal(r.data_len, sizeof(sig));
+		assert_memory_equal(r.data, sig, sizeof(sig));
+		assert_int_equal(r.source_len, strlen("rule:fp"));
+		assert_memory_equal(r.source, "rule:fp", r.source_len);
+	}
+	assert_int_equal(flush(x), 1);
+	assert_int_equal(hub_metrics_get(HUB_M_RECORDS_OUT), 16);
+	/* the same evidence again: fresh records, nothing new */
+	tel1(x, e, x->t0 + 10);
+	assert_int_equal(flush(x), 0);
+	free(e);
+}
+
 int
 main(void)
 {
@@ -1605,6 +1669,9 @@ main(void)
 	        teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_long_rcpt_domain_is_no_counter_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_fp_rule_lists_every_band_with_the_signature, setup,
+	        teardown),
 	};
 
 	mx_log_open("hub_ingest_test", 1, MX_LOG_ERR);

@@ -318,6 +318,7 @@ t_event_eq(const struct proto_event *a, const struct proto_event *b)
 		t_vieweq(a->rcpts[i].domain, b->rcpts[i].domain);
 		assert_int_equal(a->rcpts[i].result, b->rcpts[i].result);
 	}
+	t_vieweq(a->fp_sig, b->fp_sig);
 }
 
 /* t_record_eq - every field of two records */
@@ -411,6 +412,8 @@ t_recs_new(struct t_recs *c, size_t cap)
 /* --- fixed examples (the same as in docs/protocol.md) --------------------- */
 
 static const uint8_t t_ip7[4] = {192, 0, 2, 7};
+/* a compact fingerprint signature: 128 bytes */
+static const uint8_t t_sig128[128] = {1, 2, 3, [127] = 0xfe};
 static const uint8_t t_fp[2] = {0xfa, 0xce};
 static const uint8_t t_rh1[4] = {0xaa, 0xbb, 0xcc, 0xdd};
 static const uint8_t t_rh2[4] = {0xee, 0xff, 0x00, 0x11};
@@ -937,6 +940,7 @@ test_telemetry_roundtrip_every_field(void **state)
 	ev[1].score = -7;
 	ev[1].size = UINT64_MAX;
 	ev[1].asn = UINT32_MAX;
+	ev[1].fp_sig = (struct proto_str){t_sig128, sizeof(t_sig128)};
 	mx_buf_init(&b, PROTO_MSG_MAX);
 	assert_int_equal(proto_telemetry_encode(&b, &h, ev, 2), 0);
 	t_evs_new(&c, 2);
@@ -954,6 +958,40 @@ test_telemetry_roundtrip_every_field(void **state)
 	t_streq(c.h.edge_id, "edge-1");
 	assert_int_equal(c.h.seq, 1234);
 	free(c.ev);
+	mx_buf_fini(&b);
+}
+
+/* test_telemetry_fp_sig_length - empty or exactly 128 bytes */
+static void
+test_telemetry_fp_sig_length(void **state)
+{
+	static const uint8_t tail[] = {0x12, 0xc4, 0x80};
+	struct proto_telemetry_hdr h, hd;
+	struct proto_event ev;
+	struct mx_buf b;
+	size_t at;
+
+	(void)state;
+	t_example_tele_hdr(&h);
+	t_example_event(&ev);
+	mx_buf_init(&b, PROTO_MSG_MAX);
+	ev.fp_sig = (struct proto_str){t_sig128, sizeof(t_sig128) - 1};
+	assert_int_equal(proto_telemetry_encode(&b, &h, &ev, 1), MX_EINVAL);
+	assert_int_equal(b.len, 0);
+	ev.fp_sig = (struct proto_str){t_sig128, sizeof(t_sig128)};
+	assert_int_equal(proto_telemetry_encode(&b, &h, &ev, 1), 0);
+	/* the last key of the last event: 18, bin8 of 128; made 127 long
+	 * (one byte fewer in the input) it is out of range */
+	at = b.len - sizeof(t_sig128) - sizeof(tail);
+	assert_memory_equal(b.data + at, tail, sizeof(tail));
+	b.data[at + 2] = 0x7f;
+	assert_int_equal(
+	    proto_telemetry_decode(b.data, b.len - 1, &hd, NULL, NULL),
+	    MX_ERANGE);
+	/* restored to 128 bytes it decodes */
+	b.data[at + 2] = 0x80;
+	assert_int_equal(
+	    proto_telemetry_decode(b.data, b.len, &hd, NULL, NULL), 0);
 	mx_buf_fini(&b);
 }
 
@@ -1909,7 +1947,7 @@ test_unknown_keys_skipped(void **state)
 	t_mp_u(&t, 4);
 	msgpack_pack_array(&t.pk, 1);
 	t_mp_event_min(&t, 2);
-	t_mp_u(&t, 18); /* unknown event key */
+	t_mp_u(&t, 30); /* unknown event key */
 	msgpack_pack_map(&t.pk, 1);
 	t_mp_str(&t, "k");
 	msgpack_pack_double(&t.pk, 1.5);
@@ -2674,6 +2712,7 @@ main(void)
 	    cmocka_unit_test(test_seed_corpus_valid_and_bad_as_named),
 	    cmocka_unit_test(test_telemetry_roundtrip_every_field),
 	    cmocka_unit_test(test_telemetry_roundtrip_minimal),
+	    cmocka_unit_test(test_telemetry_fp_sig_length),
 	    cmocka_unit_test(test_telemetry_limits_at_max_pass),
 	    cmocka_unit_test(test_status_roundtrip),
 	    cmocka_unit_test(test_update_roundtrip),
