@@ -84,6 +84,56 @@ edge_envelope_policy(
 	return rc;
 }
 
+/*
+ * edge_envelope_dir - the hubs' shared recipient directory: a recipient
+ * the destinations called unknown at some POP is listed as the
+ * rcpt-policy key "(u)" HEX(salted hash of the local part) "@" domain (as
+ * mxhub builds it, docs/hub.md), so this edge answers 550 5.1.1 without
+ * asking its destination. Returns 1 when it refused the recipient.
+ */
+static int
+edge_envelope_dir(struct edge_fctx *f, const char *local, size_t llen,
+    const char *domain, size_t dlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t h[EDGE_TEL_HASH_LEN];
+	char key[PROTO_KEY_MAX + 1];
+	struct proto_record r;
+	size_t i, o = 3;
+	int rc;
+
+	if (3 + 2 * sizeof(h) + 1 + dlen > PROTO_KEY_MAX ||
+	    edge_tel_rcpt_hash(local, llen, h) != 0)
+		return 0;
+	memcpy(key, "(u)", 3);
+	for (i = 0; i < sizeof(h); i++) {
+		key[o++] = hex[h[i] >> 4];
+		key[o++] = hex[h[i] & 15];
+	}
+	key[o++] = '@';
+	mx_ascii_lower_copy(key + o, domain, dlen);
+	o += dlen;
+	rc = edge_envelope_policy(f, key, o, &r);
+	if (rc == MX_ENOTFOUND)
+		return 0;
+	if (rc != 0) {
+		edge_filter_layer_failed(f, EDGE_LAYER_ENVELOPE);
+		return 0;
+	}
+	if (r.action != PROTO_ACT_REJECT) /* the directory only refuses */
+		return 0;
+	edge_filter_hit_add(
+	    f, EDGE_LAYER_ENVELOPE, &r, "rcpt-dir", 0, PROTO_ACT_SCORE);
+	if (r.flags & PROTO_RF_OBSERVE)
+		return 0; /* reported, not acted on */
+	f->rcpt_refused = 1;
+	f->rcpt_unknown = 1;
+	f->rcpt_dir = 1;
+	f->rcpt_action = PROTO_ACT_REJECT;
+	edge_metrics_inc(EDGE_C_RCPT_DIR);
+	return 1;
+}
+
 /* edge_envelope_rcpt - traps and recipient policy */
 static void
 edge_envelope_rcpt(struct edge_fctx *f, const char *local, size_t llen,
@@ -114,6 +164,8 @@ edge_envelope_rcpt(struct edge_fctx *f, const char *local, size_t llen,
 			return;
 		}
 	}
+	if (edge_envelope_dir(f, local, llen, domain, dlen))
+		return;
 	/* the most specific policy: the address, then its domain */
 	rc = edge_envelope_policy(f, addr, n, &r);
 	if (rc == MX_ENOTFOUND)

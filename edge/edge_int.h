@@ -135,6 +135,7 @@ struct edge_fctx {
 	int64_t reject_score; /* threshold; rcpt-policy may lower it */
 	int rcpt_refused;     /* the current RCPT is refused locally */
 	int rcpt_unknown;     /* ... as an unknown user (spam trap) */
+	int rcpt_dir;         /* ... because the hubs' directory lists it */
 	uint8_t rcpt_action;  /* ... with this action */
 	char rcpt_reason[EDGE_FILTER_HIT_ID_MAX]; /* ... for this reason */
 	int content_ok;         /* the analyser runs for this message */
@@ -458,6 +459,7 @@ enum edge_ctr {
 	EDGE_C_LAYER_FAIL_POLICY,
 	EDGE_C_FILTER_OBSERVED,     /* observe-mode record hits */
 	EDGE_C_RCPT_TRAP,           /* spam-trap recipients refused */
+	EDGE_C_RCPT_DIR,            /* refused: the hubs list them unknown */
 	EDGE_C_REJ_POLICY_CONNECT,  /* connections refused by the filters */
 	EDGE_C_REJ_POLICY_ENVELOPE, /* HELO/MAIL/RCPT refused by the filters */
 	EDGE_C_TXN_TAGGED,          /* messages passed with a tag header */
@@ -700,6 +702,13 @@ void edge_tel_fini(struct edge_tel *t);
 void edge_tel_begin(struct edge_tel *t, uint8_t type, const uint8_t peer[16]);
 int edge_tel_add(
     struct edge_tel *t, enum edge_tel_field f, const void *p, size_t len);
+/*
+ * edge_tel_rcpt_hash - the salted hash of a local part (case folded), as
+ * telemetry sends it: 0, or MX_ENOTFOUND before telemetry has a salt,
+ * MX_ELIMIT for a local part over EDGE_CMD_LOCAL_MAX + 2, MX_EIO
+ */
+int edge_tel_rcpt_hash(
+    const char *local, size_t llen, uint8_t out[EDGE_TEL_HASH_LEN]);
 int edge_tel_rcpt(struct edge_tel *t, const char *local, size_t llen,
     const char *domain, size_t dlen, uint8_t result);
 void edge_tel_submit(struct edge_tel *t);

@@ -152,6 +152,8 @@ static const struct {
     [EDGE_C_LAYER_FAIL_POLICY] =
         {"mxedge_filter_failures_total{layer=\"policy\"}", "counter"},
     [EDGE_C_FILTER_OBSERVED] = {"mxedge_filter_observed_hits_total", "counter"},
+    [EDGE_C_RCPT_DIR] =
+        {"mxedge_recipients_total{result=\"directory_unknown\"}", "counter"},
     [EDGE_C_RCPT_TRAP] = {"mxedge_recipients_total{result=\"spam_trap\"}",
         "counter"},
     [EDGE_C_REJ_POLICY_CONNECT] =

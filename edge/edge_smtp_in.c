@@ -980,13 +980,18 @@ edge_in_rcpt(struct edge_session *s, const struct edge_cmd *c)
 		edge_filter_rcpt(&s->filter, c->path.local, c->path.local_len,
 		    c->path.domain, strlen(c->path.domain), &v);
 		if (s->filter.rcpt_unknown) {
-			/* a spam trap answers like an unknown user */
+			/* a spam trap answers like an unknown user; so does
+			 * a recipient the hubs' directory lists as unknown */
+			int dir = s->filter.rcpt_dir;
+
 			s->filter.rcpt_unknown = 0;
-			edge_in_tel_rcpt_cur(s, PROTO_RCPT_TRAP);
-			mx_info(
-			    "s=%s REJECT client=%s rcpt=%s reason=spam_trap "
-			    "reply=\"550 5.1.1\"",
-			    s->id, s->peer_text, esc);
+			s->filter.rcpt_dir = 0;
+			edge_in_tel_rcpt_cur(
+			    s, dir ? PROTO_RCPT_UNKNOWN : PROTO_RCPT_TRAP);
+			mx_info("s=%s REJECT client=%s rcpt=%s reason=%s "
+			        "reply=\"550 5.1.1\"",
+			    s->id, s->peer_text, esc,
+			    dir ? "directory_unknown" : "spam_trap");
 			edge_in_reply(s,
 			    "550 5.1.1 %s: Recipient address "
 			    "rejected: unknown user",

@@ -57,6 +57,7 @@
 #include <openssl/hmac.h>
 
 #include "lib/mx_alloc.h"
+#include "lib/mx_ascii.h"
 #include "lib/mx_err.h"
 #include "lib/mx_log.h"
 #include "proto/proto_msg.h"
@@ -292,34 +293,46 @@ edge_tel_add(
 	return edge_tel_record(t, f, p, len, NULL, 0);
 }
 
+/* edge_tel_rcpt_hash - HMAC-SHA-256 of the case-folded local part */
+int
+edge_tel_rcpt_hash(
+    const char *local, size_t llen, uint8_t out[EDGE_TEL_HASH_LEN])
+{
+	uint8_t mac[EVP_MAX_MD_SIZE], low[EDGE_CMD_LOCAL_MAX + 2];
+	unsigned mlen = 0;
+
+	if (edge_tel.conf.salt_len == 0)
+		return MX_ENOTFOUND;
+	if (llen > sizeof(low))
+		return MX_ELIMIT;
+	/* local parts are compared case-insensitively by the hub */
+	mx_ascii_lower_copy(low, local, llen);
+	if (HMAC(EVP_sha256(), edge_tel.conf.salt, (int)edge_tel.conf.salt_len,
+	        low, llen, mac, &mlen) == NULL ||
+	    mlen < EDGE_TEL_HASH_LEN)
+		return MX_EIO;
+	memcpy(out, mac, EDGE_TEL_HASH_LEN);
+	return 0;
+}
+
 /* edge_tel_rcpt - a recipient answer: salted hash of the local part */
 int
 edge_tel_rcpt(struct edge_tel *t, const char *local, size_t llen,
     const char *domain, size_t dlen, uint8_t result)
 {
-	uint8_t mac[EVP_MAX_MD_SIZE], low[EDGE_CMD_LOCAL_MAX + 2];
 	uint8_t rec[1 + EDGE_TEL_HASH_LEN];
-	unsigned mlen = 0;
-	size_t i;
+	int rc;
 
 	if (!t->is_active)
 		return 0;
 	if (t->h.n[EDGE_TEL_F_RCPT] >= PROTO_EV_RCPTS_MAX ||
-	    llen > sizeof(low) || dlen > PROTO_DOMAIN_MAX)
+	    dlen > PROTO_DOMAIN_MAX)
 		return MX_ELIMIT;
 	if (result < PROTO_RCPT_OK || result > PROTO_RCPT_OTHER)
 		return MX_EINVAL;
-	/* local parts are compared case-insensitively by the hub */
-	for (i = 0; i < llen; i++)
-		low[i] =
-		    (uint8_t)(local[i] >= 'A' && local[i] <= 'Z' ? local[i] + 32
-		                                                 : local[i]);
-	if (HMAC(EVP_sha256(), edge_tel.conf.salt, (int)edge_tel.conf.salt_len,
-	        low, llen, mac, &mlen) == NULL ||
-	    mlen < EDGE_TEL_HASH_LEN)
-		return MX_EIO;
+	if ((rc = edge_tel_rcpt_hash(local, llen, rec + 1)) != 0)
+		return rc;
 	rec[0] = result;
-	memcpy(rec + 1, mac, EDGE_TEL_HASH_LEN);
 	return edge_tel_record(
 	    t, EDGE_TEL_F_RCPT, rec, sizeof(rec), domain, dlen);
 }

@@ -71,6 +71,9 @@ struct hub_conf {
 	uint64_t rule_net_bad_ips;  /* IPs of a /24 or /48 with a record */
 	uint64_t rule_fp_sources;   /* distinct sources of a fingerprint */
 	uint64_t rule_fp_traps;     /* ... and its decayed trap hits */
+	uint64_t rule_rcpt_unknown; /* unknown answers for a directory entry */
+	uint64_t rule_rcpt_ttl;     /* ms a directory entry lives */
+	uint64_t rule_dict_pops;    /* POPs a dictionary attack spans */
 	int foreground;
 	int verbose;
 	/* derived */

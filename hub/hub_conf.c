@@ -90,6 +90,13 @@ static const struct mx_cfg_param hub_conf_table[] = {
         NULL, "... that also hit this many spam traps"},
     {"rule_fp_action", MX_CFG_STR, HUB_CONF_OFF(rule_fp_action), "reject", 1,
         16, NULL, "action of a bulk fingerprint's records"},
+    {"rule_rcpt_unknown", MX_CFG_U64, HUB_CONF_OFF(rule_rcpt_unknown), "2", 0,
+        1000000, NULL,
+        "unknown-user answers that list a recipient network-wide (0: off)"},
+    {"rule_rcpt_ttl", MX_CFG_MS, HUB_CONF_OFF(rule_rcpt_ttl), "1h", 1000,
+        2592000000u, NULL, "a listed unknown recipient expires after this"},
+    {"rule_dict_pops", MX_CFG_U64, HUB_CONF_OFF(rule_dict_pops), "2", 0, 1000,
+        NULL, "POPs a source collects unknown answers at (0: off)"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 

@@ -86,7 +86,7 @@ struct hub_ctr {
 
 /* named database of each kind, indexed by enum hub_ctr_kind */
 static const char *const hub_ctr_db_names[HUB_CK__END] = {
-    NULL, "ip", "net", "domain", "url", "fp"};
+    NULL, "ip", "net", "domain", "url", "fp", "rcpt"};
 
 static const char hub_ctr_key_layout[] = "hub_ctr_layout";
 static const char hub_ctr_key_hash[] = "hub_ctr_hash_key";

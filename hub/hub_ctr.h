@@ -46,6 +46,7 @@ enum hub_ctr_kind {
 	HUB_CK_DOMAIN, /* sender domain */
 	HUB_CK_URL,    /* URL domain */
 	HUB_CK_FP,     /* content fingerprint */
+	HUB_CK_RCPT,   /* recipient: salted local-part hash and domain */
 	HUB_CK__END
 };
 

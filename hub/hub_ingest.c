@@ -39,6 +39,7 @@
 #define HUB_INGEST_URLS 8     /* URL domains per event counted */
 #define HUB_INGEST_FPS 4      /* fingerprint bands per event counted */
 #define HUB_INGEST_RCPTS 8    /* recipients per event in the distinct set */
+#define HUB_INGEST_DIR 32     /* recipient answers per event in the directory */
 #define HUB_INGEST_EDGES 1024 /* edges remembered for duplicates */
 #define HUB_INGEST_SEQS 16    /* batch seqs remembered per edge */
 #define HUB_INGEST_WINDOW_MS 60000 /* events this close reach a threshold */
@@ -196,10 +197,10 @@ hub_ingest_reached(const struct hub_ingest *g, double v, uint64_t n)
 static int
 hub_ingest_record_data(struct hub_ingest *g, int kind, const uint8_t *key,
     size_t len, const struct hub_rule_act *act, const char *rule,
-    const char *reason, const uint8_t *data, size_t dlen)
+    const char *reason, const uint8_t *data, size_t dlen, uint64_t ttl_ms)
 {
 	struct proto_record r, old;
-	uint64_t now_s = g->now_ms / 1000u, ttl_s = g->c->record_ttl / 1000u;
+	uint64_t now_s = g->now_ms / 1000u, ttl_s = ttl_ms / 1000u;
 	char src[PROTO_SOURCE_MAX + 1];
 	int rc, is_new = 1;
 
@@ -246,7 +247,109 @@ hub_ingest_record(struct hub_ingest *g, int kind, const uint8_t *key,
     const char *reason)
 {
 	return hub_ingest_record_data(
-	    g, kind, key, len, act, rule, reason, NULL, 0);
+	    g, kind, key, len, act, rule, reason, NULL, 0, g->c->record_ttl);
+}
+
+/*
+ * hub_ingest_revoke - delete (kind, key) when a rule made it: the evidence
+ * now says otherwise. An analyst's or a feed's record stands.
+ */
+static void
+hub_ingest_revoke(struct hub_ingest *g, int kind, const uint8_t *key,
+    size_t len, const char *rule, const char *reason)
+{
+	struct proto_record r;
+	char src[PROTO_SOURCE_MAX + 1];
+
+	snprintf(src, sizeof(src), "rule:%s", rule);
+	if (hub_state_get(g->st, kind, key, len, &r) != 0 ||
+	    r.source_len != strlen(src) || memcmp(r.source, src, r.source_len))
+		return;
+	r.op = PROTO_OP_DEL;
+	r.ts_ms = g->now_ms;
+	proto_record_set_text(&r, src, reason);
+	if (hub_state_change(g->st, &r, src) == 0)
+		hub_metrics_inc(HUB_M_RULE_RECORDS);
+}
+
+/*
+ * hub_ingest_dir_key - the directory record key of a recipient:
+ * "(u)" HEX(hash) "@" domain. "(" cannot start an unquoted local part,
+ * and a quoted one keeps its '"', so no address's rcpt-policy key
+ * collides with it. MX_ETOOBIG when the domain is too long for a key.
+ */
+static int
+hub_ingest_dir_key(
+    const struct proto_ev_rcpt *r, char *out, size_t outlen, size_t *len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 3;
+
+	if (3 + 2 * r->hash.len + 1 + r->domain.len > PROTO_KEY_MAX ||
+	    3 + 2 * r->hash.len + 1 + r->domain.len >= outlen ||
+	    r->domain.len == 0)
+		return MX_ETOOBIG;
+	memcpy(out, "(u)", 3);
+	for (i = 0; i < r->hash.len; i++) {
+		out[o++] = hex[r->hash.p[i] >> 4];
+		out[o++] = hex[r->hash.p[i] & 15];
+	}
+	out[o++] = '@';
+	memcpy(out + o, r->domain.p, r->domain.len);
+	*len = o + r->domain.len;
+	return 0;
+}
+
+/*
+ * hub_ingest_rcpt - one recipient answer into the shared directory: a
+ * recipient the destinations called unknown rule_rcpt_unknown times
+ * (decayed) is listed for every POP (rcpt-policy reject, rule_rcpt_ttl);
+ * a destination that accepts it revokes the entry at once.
+ */
+static void
+hub_ingest_rcpt(struct hub_ingest *g, const char *pop, size_t poplen,
+    const struct proto_ev_rcpt *r)
+{
+	struct hub_ctr_delta d;
+	struct hub_ctr_val v;
+	uint8_t ckey[HUB_CTR_KEY_MAX];
+	char key[PROTO_KEY_MAX + 1], reason[96];
+	struct hub_rule_act act = {PROTO_ACT_REJECT, 0};
+	size_t klen;
+
+	if (g->c->rule_rcpt_unknown == 0 ||
+	    (r->result != PROTO_RCPT_OK && r->result != PROTO_RCPT_UNKNOWN) ||
+	    r->hash.len + r->domain.len > HUB_CTR_KEY_MAX ||
+	    proto_key_domain((const char *)r->domain.p, r->domain.len,
+	        (uint8_t *)key, &klen) != 0 ||
+	    hub_ingest_dir_key(r, key, sizeof(key), &klen) != 0)
+		return; /* a domain that is not one is not listed */
+	memcpy(ckey, r->hash.p, r->hash.len);
+	memcpy(ckey + r->hash.len, r->domain.p, r->domain.len);
+	memset(&d, 0, sizeof(d));
+	d.add[HUB_CF_RCPT] = 1;
+	d.add[HUB_CF_UNKNOWN] = r->result == PROTO_RCPT_UNKNOWN;
+	if (r->result == PROTO_RCPT_UNKNOWN) {
+		d.item[HUB_CS_POPS] = (const uint8_t *)pop;
+		d.item_len[HUB_CS_POPS] = poplen;
+	}
+	if (hub_ingest_update(
+	        g, HUB_CK_RCPT, ckey, r->hash.len + r->domain.len, &d, &v) != 0)
+		return;
+	if (r->result == PROTO_RCPT_OK) {
+		/* the destination's answer always wins */
+		hub_ingest_revoke(g, PROTO_KIND_RCPT_POLICY, (uint8_t *)key,
+		    klen, "rcpt", "a destination accepted it");
+		return;
+	}
+	if (!hub_ingest_reached(
+	        g, v.v[HUB_CF_UNKNOWN], g->c->rule_rcpt_unknown))
+		return;
+	snprintf(reason, sizeof(reason),
+	    "unknown recipient: %.1f answers at %.0f POPs", v.v[HUB_CF_UNKNOWN],
+	    v.distinct[HUB_CS_POPS]);
+	hub_ingest_record_data(g, PROTO_KIND_RCPT_POLICY, (uint8_t *)key, klen,
+	    &act, "rcpt", reason, NULL, 0, g->c->rule_rcpt_ttl);
 }
 
 /*
@@ -275,7 +378,7 @@ hub_ingest_fp_rule(struct hub_ingest *g, const struct proto_event *ev,
 	for (i = 0; i < ev->n_fps; i++)
 		if (hub_ingest_record_data(g, PROTO_KIND_FP, ev->fps[i].p,
 		        ev->fps[i].len, &g->c->act_fp, "fp", reason,
-		        ev->fp_sig.p, ev->fp_sig.len) < 0)
+		        ev->fp_sig.p, ev->fp_sig.len, g->c->record_ttl) < 0)
 			break;
 	return 1;
 }
@@ -338,6 +441,18 @@ hub_ingest_ip_rules(struct hub_ingest *g, const uint8_t *key, size_t len,
 		    v->v[HUB_CF_RCPT]);
 		rc = hub_ingest_record(
 		    g, PROTO_KIND_IP, key, len, &c->act_dict, "dict", reason);
+	} else if (c->rule_dict_pops > 0 &&
+	           v->distinct[HUB_CS_POPS] + 1e-9 >=
+	               (double)c->rule_dict_pops &&
+	           hub_ingest_reached(g, v->v[HUB_CF_UNKNOWN],
+	               (c->rule_dict_unknown + 1) / 2)) {
+		/* unknown-recipient answers collected across POPs: a
+		 * dictionary attack no single POP sees whole */
+		snprintf(reason, sizeof(reason),
+		    "unknown recipients %.1f across %.0f POPs",
+		    v->v[HUB_CF_UNKNOWN], v->distinct[HUB_CS_POPS]);
+		rc = hub_ingest_record(
+		    g, PROTO_KIND_IP, key, len, &c->act_dict, "dict", reason);
 	} else if (hub_ingest_reached(
 	               g, v->v[HUB_CF_PROTO], c->rule_proto_hits)) {
 		snprintf(reason, sizeof(reason), "protocol violations %.1f",
@@ -393,8 +508,14 @@ hub_ingest_event(void *arg, const struct proto_telemetry_hdr *h,
 	                                                                   : 0;
 	d.add[HUB_CF_REJECT] = ev->verdict == PROTO_VERDICT_REJECT;
 	d.add[HUB_CF_TEMPFAIL] = ev->verdict == PROTO_VERDICT_TEMPFAIL;
-	d.item[HUB_CS_POPS] = h->pop.p;
-	d.item_len[HUB_CS_POPS] = h->pop.len;
+	if (ev->rcpt_unknown > 0) {
+		/* for an IP: the POPs where it got unknown-user answers */
+		d.item[HUB_CS_POPS] = h->pop.p;
+		d.item_len[HUB_CS_POPS] = h->pop.len;
+	}
+	for (i = 0; i < ev->n_rcpts && i < HUB_INGEST_DIR; i++)
+		hub_ingest_rcpt(
+		    g, (const char *)h->pop.p, h->pop.len, &ev->rcpts[i]);
 	if (hub_ingest_update(g, HUB_CK_IP, ip, iplen, &d, &v) == 0) {
 		for (i = 0; i < ev->n_rcpts && i < HUB_INGEST_RCPTS; i++) {
 			const struct proto_ev_rcpt *r = &ev->rcpts[i];

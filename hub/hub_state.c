@@ -242,6 +242,9 @@ hub_state_change(
 {
 	int rc;
 
+	/* checked first: a bad record must not cost the open batch */
+	if ((rc = proto_record_check(r)) != 0)
+		return rc;
 	if (s->n_pending >= HUB_STATE_PENDING) {
 		if (s->auto_publish == NULL)
 			return MX_ELIMIT;

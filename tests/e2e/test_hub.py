@@ -429,3 +429,54 @@ def test_campaign_fingerprint_is_refused_at_both_edges(
                    body="Lunch on Friday? The usual place at noon.\n") == 250
     audit = "\n".join(hub.audit())
     assert "kind=fp" in audit and "by=rule:fp" in audit
+
+
+def probe(edge, ip, rcpt):
+    """One RCPT from ip; the reply (the session ends after it)."""
+    c = edge.smtp(source=(ip, 0))
+    if c.greeting.code != 220:
+        c.close()
+        return c.greeting
+    c.ehlo()
+    assert c.cmd("MAIL FROM:<x@probe.test>").code == 250
+    r = c.cmd("RCPT TO:<%s>" % rcpt)
+    c.quit()
+    return r
+
+
+def test_shared_recipient_directory_and_dictionary_across_pops(
+        edge_factory, sink, mqtt, tmp_path):
+    broker = mqtt.broker()
+    hub = start_hub(tmp_path, broker)
+    a, b = two_edges(edge_factory, sink, tmp_path, broker, hub)
+    c = edge_factory([ROUTE % sink.port], name="edge-c", args=edge_args(
+        tmp_path, broker, hub, "edge-c", "pop-c"))
+    ghost = "reject-ghost@example.com"
+    # the destination calls it unknown at two POPs
+    for edge, ip in ((a, "127.0.4.1"), (b, "127.0.4.2")):
+        r = probe(edge, ip, ghost)
+        assert r.code == 550 and r.enh == "5.1.1", r
+    assert wait_until(lambda: "key=(u)" in "\n".join(hub.audit()), 10)
+    assert wait_until(lambda: c.metric(
+        'mxedge_updates_total{result="applied"}') >= hub.metric(
+        "mxhub_update_seq"), 10)
+    # a third POP that never asked its destination refuses it locally
+    seen = len(sink.rcpts_seen)
+    r = probe(c, "127.0.4.3", ghost)
+    assert r.code == 550 and r.enh == "5.1.1", r
+    assert c.metric(
+        'mxedge_recipients_total{result="directory_unknown"}') == 1
+    assert "reason=directory_unknown" in c.log()
+    assert not any(ghost in x for x in sink.rcpts_seen[seen:])
+    # a real user is not affected
+    assert probe(c, "127.0.4.3", "user@example.com").code == 250
+    # one source harvesting addresses at two POPs: each sees only a few
+    # unknown answers, the hub sees the attack and every POP refuses it
+    for i in range(3):
+        for edge in (a, b):
+            probe(edge, "127.0.5.5", "reject-h%d-%s@example.com"
+                  % (i, edge.name))
+    assert wait_until(lambda: refused_at_connect(c, "127.0.5.5"), 10), \
+        hub.log()[-2000:]
+    line = [x for x in hub.audit() if "key=127.0.5.5" in x][-1]
+    assert "by=rule:dict" in line and "across 2 POPs" in line, line
