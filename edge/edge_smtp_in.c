@@ -139,6 +139,28 @@ edge_in_tel_verdict(int code)
 }
 
 /*
+ * edge_in_tel_hit - one hit's reason id into the event. A hit of an
+ * observe-mode record is "observe:ID" (it would have hit: the hub
+ * promotes or revokes the record on such reports) and an allow-list hit
+ * "allow:ID" (the sender is one a record must never hit); the verdict's
+ * own reason is in the event already.
+ */
+static void
+edge_in_tel_hit(
+    struct edge_tel *t, const struct edge_filter_hit *h, const char *reason)
+{
+	char id[EDGE_FILTER_HIT_ID_MAX + 8];
+	const char *pre = h->is_observe                  ? "observe:"
+	                  : h->action == PROTO_ACT_ALLOW ? "allow:"
+	                                                 : "";
+
+	if (*pre == '\0' && reason != NULL && strcmp(reason, h->id) == 0)
+		return;
+	snprintf(id, sizeof(id), "%s%s", pre, h->id);
+	(void)edge_tel_add(t, EDGE_TEL_F_REASON, id, strlen(id));
+}
+
+/*
  * edge_in_tel_filter - what the filters learned, into the event: every
  * hit's reason id (the records and rules that decided), country, AS,
  * score and the spam-trap and protocol flags
@@ -154,13 +176,9 @@ edge_in_tel_filter(
 		return;
 	/* the verdict's own reason is in the event already */
 	for (i = 0; i < f->n_conn_hits; i++)
-		if (reason == NULL || strcmp(reason, f->conn_hits[i].id) != 0)
-			(void)edge_tel_add(t, EDGE_TEL_F_REASON,
-			    f->conn_hits[i].id, strlen(f->conn_hits[i].id));
+		edge_in_tel_hit(t, &f->conn_hits[i], reason);
 	for (i = 0; f->in_txn && i < f->n_hits; i++)
-		if (reason == NULL || strcmp(reason, f->hits[i].id) != 0)
-			(void)edge_tel_add(t, EDGE_TEL_F_REASON, f->hits[i].id,
-			    strlen(f->hits[i].id));
+		edge_in_tel_hit(t, &f->hits[i], reason);
 	if (f->country[0] != '\0')
 		(void)edge_tel_add(
 		    t, EDGE_TEL_F_COUNTRY, f->country, strlen(f->country));

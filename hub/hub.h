@@ -56,15 +56,16 @@ struct hub_conf {
 	char *rule_proto_action;
 	char *rule_net_action;
 	char *rule_fp_action;
-	uint64_t batch_time;       /* ms between update batches */
-	uint64_t snapshot_time;    /* ms between snapshots */
-	uint64_t half_life;        /* counter decay, ms */
-	uint64_t record_ttl;       /* ms a rule's record lives unless renewed */
-	uint64_t counter_entries;  /* counter keys per kind */
-	uint64_t store_map_size;   /* bytes */
-	uint64_t counter_map_size; /* bytes */
-	uint64_t rule_score;       /* score of a rule's record */
-	uint64_t rule_trap_hits;   /* decayed trap hits; 0 = rule off */
+	char *observe_rules;      /* rules whose new records start in observe */
+	uint64_t batch_time;      /* ms between update batches */
+	uint64_t snapshot_time;   /* ms between snapshots */
+	uint64_t half_life;       /* counter decay, ms */
+	uint64_t record_ttl;      /* ms a rule's record lives unless renewed */
+	uint64_t counter_entries; /* counter keys per kind */
+	uint64_t store_map_size;  /* bytes */
+	uint64_t counter_map_size;  /* bytes */
+	uint64_t rule_score;        /* score of a rule's record */
+	uint64_t rule_trap_hits;    /* decayed trap hits; 0 = rule off */
 	uint64_t rule_dict_unknown; /* decayed unknown recipients; 0 = off */
 	uint64_t rule_dict_ratio;   /* percent of recipients unknown */
 	uint64_t rule_proto_hits;   /* decayed protocol violations; 0 = off */
@@ -74,6 +75,8 @@ struct hub_conf {
 	uint64_t rule_rcpt_unknown; /* unknown answers for a directory entry */
 	uint64_t rule_rcpt_ttl;     /* ms a directory entry lives */
 	uint64_t rule_dict_pops;    /* POPs a dictionary attack spans */
+	uint64_t observe_time;      /* ms a new rule record observes; 0 off */
+	uint64_t breaker_volume;    /* a clean IP this busy is "good" */
 	int foreground;
 	int verbose;
 	/* derived */
@@ -128,6 +131,11 @@ enum hub_metric {
 	HUB_M_EPOCH,            /* epoch (gauge) */
 	HUB_M_SNAPSHOT_MS,      /* unix ms of the last snapshot (gauge) */
 	HUB_M_CONNECTED,        /* 1 while connected to the broker (gauge) */
+	HUB_M_OBSERVE_HITS,     /* would-have-hits the edges reported */
+	HUB_M_BREAKER,          /* observe records revoked by the breaker */
+	HUB_M_PROMOTED,         /* observe records promoted to enforcing */
+	HUB_M_SUBSCRIBED,       /* 1 once the broker acknowledged the
+	                           subscriptions of this session (gauge) */
 	HUB_M__COUNT
 };
 
@@ -197,6 +205,12 @@ int hub_state_flush(struct hub_state *s, hub_publish_fn publish, void *arg);
  * retained payloads clear the chunks a bigger previous snapshot left.
  */
 int hub_state_snapshot(struct hub_state *s, hub_publish_fn publish, void *arg);
+/*
+ * hub_state_each - every live committed record of a kind (proto_store_each
+ * in a read transaction); fn must not change the state
+ */
+int hub_state_each(struct hub_state *s, int kind,
+    int (*fn)(void *arg, const struct proto_record *r), void *arg);
 /* hub_state_sweep - drop expired records from the store (a few at once) */
 void hub_state_sweep(struct hub_state *s);
 
@@ -212,6 +226,11 @@ void hub_ingest_telemetry(struct hub_ingest *g, const char *pop,
     const char *edge_id, const uint8_t *p, size_t len, uint64_t now_ms);
 /* hub_ingest_commit - commit the counters' open transaction */
 void hub_ingest_commit(struct hub_ingest *g);
+/*
+ * hub_ingest_promote - observe-mode rule records older than observe_time
+ * become enforcing (at most HUB_INGEST_PROMOTE_MAX a call)
+ */
+void hub_ingest_promote(struct hub_ingest *g, uint64_t now_ms);
 /* hub_ingest_sweep - drop idle counters (a bounded number) */
 void hub_ingest_sweep(struct hub_ingest *g, uint64_t now_ms);
 

@@ -36,13 +36,14 @@
 #include "lib/mx_err.h"
 #include "lib/mx_log.h"
 
-#define HUB_INGEST_URLS 8     /* URL domains per event counted */
-#define HUB_INGEST_FPS 4      /* fingerprint bands per event counted */
-#define HUB_INGEST_RCPTS 8    /* recipients per event in the distinct set */
-#define HUB_INGEST_DIR 32     /* recipient answers per event in the directory */
-#define HUB_INGEST_EDGES 1024 /* edges remembered for duplicates */
-#define HUB_INGEST_SEQS 16    /* batch seqs remembered per edge */
-#define HUB_INGEST_WINDOW_MS 60000 /* events this close reach a threshold */
+#define HUB_INGEST_URLS 8  /* URL domains per event counted */
+#define HUB_INGEST_FPS 4   /* fingerprint bands per event counted */
+#define HUB_INGEST_RCPTS 8 /* recipients per event in the distinct set */
+#define HUB_INGEST_DIR 32  /* recipient answers per event in the directory */
+#define HUB_INGEST_PROMOTE_MAX 1000 /* observe records promoted per turn */
+#define HUB_INGEST_EDGES 1024       /* edges remembered for duplicates */
+#define HUB_INGEST_SEQS 16          /* batch seqs remembered per edge */
+#define HUB_INGEST_WINDOW_MS 60000  /* events this close reach a threshold */
 
 struct hub_ingest_edge {
 	char id[PROTO_ID_MAX + 1];
@@ -188,6 +189,26 @@ hub_ingest_reached(const struct hub_ingest *g, double v, uint64_t n)
 	return n > 0 && v + 1e-9 >= (double)n * f;
 }
 
+/* hub_ingest_observing - do new records of this rule observe first */
+static int
+hub_ingest_observing(const struct hub_ingest *g, const char *rule)
+{
+	const char *p = g->c->observe_rules;
+	size_t n = strlen(rule);
+
+	if (g->c->observe_time == 0)
+		return 0;
+	while (*p != '\0') {
+		size_t len = strcspn(p, ", ");
+
+		if (len == n && memcmp(p, rule, n) == 0)
+			return 1;
+		p += len;
+		p += strspn(p, ", ");
+	}
+	return 0;
+}
+
 /*
  * hub_ingest_record_data - a rule's record for (kind, key) carrying data
  * (an fp record's compact signature), unless an analyst's or feed's
@@ -218,6 +239,11 @@ hub_ingest_record_data(struct hub_ingest *g, int kind, const uint8_t *key,
 		return rc;
 	}
 	memset(&r, 0, sizeof(r));
+	/* a new record of an observed rule starts in observe mode; a
+	 * renewal keeps the mode its record is in */
+	if (is_new ? hub_ingest_observing(g, rule)
+	           : (old.flags & PROTO_RF_OBSERVE) != 0)
+		r.flags = PROTO_RF_OBSERVE;
 	r.kind = (uint8_t)kind;
 	r.op = PROTO_OP_PUT;
 	r.action = act->action;
@@ -241,6 +267,7 @@ hub_ingest_record_data(struct hub_ingest *g, int kind, const uint8_t *key,
 }
 
 /* hub_ingest_record - a rule's record without data */
+
 static int
 hub_ingest_record(struct hub_ingest *g, int kind, const uint8_t *key,
     size_t len, const struct hub_rule_act *act, const char *rule,
@@ -350,6 +377,161 @@ hub_ingest_rcpt(struct hub_ingest *g, const char *pop, size_t poplen,
 	    v.distinct[HUB_CS_POPS]);
 	hub_ingest_record_data(g, PROTO_KIND_RCPT_POLICY, (uint8_t *)key, klen,
 	    &act, "rcpt", reason, NULL, 0, g->c->rule_rcpt_ttl);
+}
+
+/*
+ * hub_ingest_reason_key - the record an edge's hit id names: "ip:ADDR",
+ * "net:PREFIX" or "fp:HEX" (the kinds rules make). 0 or MX_EINVAL.
+ */
+static int
+hub_ingest_reason_key(
+    const uint8_t *id, size_t len, int *kind, uint8_t *key, size_t *klen)
+{
+	char text[PROTO_REASON_ID_MAX + 1];
+	size_t i;
+
+	if (len >= sizeof(text))
+		return MX_EINVAL;
+	memcpy(text, id, len);
+	text[len] = '\0';
+	if (strncmp(text, "ip:", 3) == 0) {
+		*kind = PROTO_KIND_IP;
+		return proto_key_ip(text + 3, len - 3, key, klen);
+	}
+	if (strncmp(text, "net:", 4) == 0) {
+		*kind = PROTO_KIND_NET;
+		return proto_key_net(text + 4, len - 4, key, klen);
+	}
+	if (strncmp(text, "fp:", 3) == 0 && (len - 3) % 2 == 0 && len > 3) {
+		*kind = PROTO_KIND_FP;
+		for (i = 0; i < (len - 3) / 2; i++) {
+			unsigned v;
+
+			if (sscanf(text + 3 + 2 * i, "%2x", &v) != 1)
+				return MX_EINVAL;
+			key[i] = (uint8_t)v;
+		}
+		*klen = (len - 3) / 2;
+		return 0;
+	}
+	return MX_EINVAL;
+}
+
+/*
+ * hub_ingest_breaker - the false-positive breaker. An event reporting
+ * that an observe-mode rule record would have hit ("observe:ID") counts
+ * as a would-have-hit; when the same event shows the sender is one no
+ * record may hit (an "allow:" hit, or an IP with breaker_volume clean
+ * transactions and no trap, unknown-recipient or reject evidence), the
+ * record is replaced by a score-0 record of source "breaker" that rules
+ * never override, until record_ttl: it will not come back by itself.
+ */
+static void
+hub_ingest_breaker(struct hub_ingest *g, const struct proto_event *ev,
+    const struct hub_ctr_val *v)
+{
+	int is_good = 0, kind;
+	size_t i, klen;
+	uint8_t key[PROTO_KEY_MAX];
+	struct proto_record r;
+	char why[96];
+
+	for (i = 0; i < ev->n_reasons; i++)
+		if (ev->reasons[i].len > 6 &&
+		    memcmp(ev->reasons[i].p, "allow:", 6) == 0)
+			is_good = 1;
+	if (v != NULL &&
+	    v->v[HUB_CF_VOLUME] + 1e-9 >= (double)g->c->breaker_volume &&
+	    v->v[HUB_CF_TRAP] < 0.5 && v->v[HUB_CF_UNKNOWN] < 0.5 &&
+	    v->v[HUB_CF_REJECT] < 0.5)
+		is_good = 1;
+	for (i = 0; i < ev->n_reasons; i++) {
+		const struct proto_str *s = &ev->reasons[i];
+
+		if (s->len <= 8 || memcmp(s->p, "observe:", 8) != 0)
+			continue;
+		hub_metrics_inc(HUB_M_OBSERVE_HITS);
+		if (!is_good ||
+		    hub_ingest_reason_key(
+		        s->p + 8, s->len - 8, &kind, key, &klen) != 0 ||
+		    hub_state_get(g->st, kind, key, klen, &r) != 0 ||
+		    !(r.flags & PROTO_RF_OBSERVE) || r.source_len < 5 ||
+		    memcmp(r.source, "rule:", 5) != 0)
+			continue;
+		snprintf(why, sizeof(why), "breaker: would hit a %s sender",
+		    v != NULL && v->v[HUB_CF_VOLUME] + 1e-9 >=
+		                     (double)g->c->breaker_volume
+		        ? "good"
+		        : "allow-listed");
+		r.op = PROTO_OP_PUT;
+		r.action = PROTO_ACT_SCORE;
+		r.score = 0;
+		r.flags = 0;
+		r.ts_ms = g->now_ms;
+		r.expires = g->now_ms / 1000u + g->c->record_ttl / 1000u;
+		r.data_len = 0;
+		proto_record_set_text(&r, "breaker", why);
+		if (hub_state_change(g->st, &r, "rule:breaker") == 0) {
+			hub_metrics_inc(HUB_M_BREAKER);
+			mx_notice("BREAKER kind=%s reason=\"%s\"",
+			    proto_kind_name(kind), why);
+		}
+	}
+}
+
+/* promotion walk: observe-mode rule records past observe_time */
+struct hub_ingest_due {
+	uint64_t before_ms; /* made before this */
+	size_t n;
+	struct proto_record *recs; /* HUB_INGEST_PROMOTE_MAX */
+};
+
+/* hub_ingest_due_rec - collect one due record */
+static int
+hub_ingest_due_rec(void *arg, const struct proto_record *r)
+{
+	struct hub_ingest_due *d = arg;
+
+	if (!(r->flags & PROTO_RF_OBSERVE) || r->ts_ms > d->before_ms ||
+	    r->source_len < 5 || memcmp(r->source, "rule:", 5) != 0)
+		return 0;
+	d->recs[d->n++] = *r;
+	return d->n == HUB_INGEST_PROMOTE_MAX ? 1 : 0;
+}
+
+/* hub_ingest_promote - observed long enough without a breaker: enforce */
+void
+hub_ingest_promote(struct hub_ingest *g, uint64_t now_ms)
+{
+	static const int kinds[] = {PROTO_KIND_IP, PROTO_KIND_NET,
+	    PROTO_KIND_FP, PROTO_KIND_RCPT_POLICY};
+	struct hub_ingest_due d;
+	size_t i, k;
+	char who[PROTO_SOURCE_MAX + 1];
+
+	if (g->c->observe_time == 0 || now_ms < g->c->observe_time)
+		return;
+	d.before_ms = now_ms - g->c->observe_time;
+	d.n = 0;
+	d.recs = mx_calloc(HUB_INGEST_PROMOTE_MAX, sizeof(*d.recs));
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]) &&
+	            d.n < HUB_INGEST_PROMOTE_MAX;
+	     k++)
+		if (hub_state_each(g->st, kinds[k], hub_ingest_due_rec, &d) < 0)
+			break;
+	for (i = 0; i < d.n; i++) {
+		struct proto_record *r = &d.recs[i];
+
+		r->flags &= (uint8_t)~PROTO_RF_OBSERVE;
+		r->ts_ms = now_ms;
+		snprintf(
+		    who, sizeof(who), "%.*s", (int)r->source_len, r->source);
+		if (hub_state_change(g->st, r, who) == 0)
+			hub_metrics_inc(HUB_M_PROMOTED);
+	}
+	if (d.n > 0)
+		mx_info("promoted %zu observe-mode records to enforcing", d.n);
+	mx_free(d.recs);
 }
 
 /*
@@ -531,6 +713,9 @@ hub_ingest_event(void *arg, const struct proto_telemetry_hdr *h,
 			    item, r->hash.len + dl);
 		}
 		hub_ingest_ip_rules(g, ip, iplen, &v);
+		hub_ingest_breaker(g, ev, &v);
+	} else {
+		hub_ingest_breaker(g, ev, NULL);
 	}
 	/* what the sender domain, URL domains and bands were part of */
 	memset(&d, 0, sizeof(d));

@@ -5,7 +5,8 @@
  * The loop turns around mosquitto_loop (up to HUB_LOOP_MS of network
  * wait), then runs libevent once without blocking for the metrics
  * endpoint, then whatever timer is due: the batch flush (batch_time), a
- * snapshot (snapshot_time, and once after each connect), sweeps of
+ * snapshot (snapshot_time, and once after each connect), the promotion
+ * of observe-mode records (observe_time / 10), sweeps of
  * expired records and idle counters. Messages are handled inside
  * libmosquitto's callback, but nothing is published there: signed
  * batches go to a bounded queue (HUB_OUTQ_MAX; the oldest is dropped and
@@ -61,13 +62,18 @@ static struct {
 	int state; /* 0 down, 1 connecting, 2 up */
 	int refused_rc;
 	uint64_t next_try_ms, backoff_ms, deadline_ms;
-	uint64_t next_flush_ms, next_snap_ms, next_sweep_ms;
+	uint64_t next_flush_ms, next_snap_ms, next_sweep_ms, next_promote_ms;
 	int is_snapshot_due;
+	int sub_mid; /* message id of the session's SUBSCRIBE */
 	struct hub_loop_msg outq[HUB_OUTQ_MAX];
 	size_t oq_head, oq_n;
 } hub_loop;
 
 static volatile sig_atomic_t hub_loop_stop;
+
+/* what the hub reads: all telemetry, every feed source */
+static const char *const hub_loop_filters[2] = {
+    PROTO_TOPIC_PREFIX "telemetry/#", PROTO_TOPIC_PREFIX "feed/+"};
 
 /* hub_loop_mono_ms - monotonic milliseconds */
 static uint64_t
@@ -206,13 +212,37 @@ hub_loop_on_connect(struct mosquitto *m, void *arg, int rc)
 	hub_metrics_set(HUB_M_CONNECTED, 1);
 	mx_notice("MQTT_CONNECTED broker=%s:%u", hub_loop.c->broker_host,
 	    (unsigned)hub_loop.c->broker_port);
-	if (mosquitto_subscribe(m, NULL, PROTO_TOPIC_PREFIX "telemetry/#", 1) !=
-	        MOSQ_ERR_SUCCESS ||
-	    mosquitto_subscribe(m, NULL, PROTO_TOPIC_PREFIX "feed/+", 1) !=
-	        MOSQ_ERR_SUCCESS)
+	hub_metrics_set(HUB_M_SUBSCRIBED, 0);
+	hub_loop.sub_mid = 0;
+	/* one SUBSCRIBE for both filters: one SUBACK says both hold */
+	if (mosquitto_subscribe_multiple(m, &hub_loop.sub_mid, 2,
+	        (char *const *)hub_loop_filters, 1, 0,
+	        NULL) != MOSQ_ERR_SUCCESS)
 		mx_warn("MQTT_SUBSCRIBE_FAILED");
 	/* edges that were waiting get a fresh state at once */
 	hub_loop.is_snapshot_due = 1;
+}
+
+/* hub_loop_on_subscribe - SUBACK: input flows from now on */
+static void
+hub_loop_on_subscribe(
+    struct mosquitto *m, void *arg, int mid, int n, const int *granted)
+{
+	int i;
+
+	(void)m;
+	(void)arg;
+	if (mid != hub_loop.sub_mid)
+		return;
+	for (i = 0; i < n; i++)
+		if (granted[i] > 2) {
+			mx_warn("MQTT_SUBSCRIBE_REFUSED filter=%s",
+			    hub_loop_filters[i < 2 ? i : 0]);
+			return;
+		}
+	hub_metrics_set(HUB_M_SUBSCRIBED, 1);
+	mx_notice("MQTT_SUBSCRIBED filters=%s,%s", hub_loop_filters[0],
+	    hub_loop_filters[1]);
 }
 
 /* hub_loop_failed - the session or an attempt failed: retry later */
@@ -231,6 +261,7 @@ hub_loop_failed(const char *why)
 		    why);
 	hub_loop.state = 0;
 	hub_metrics_set(HUB_M_CONNECTED, 0);
+	hub_metrics_set(HUB_M_SUBSCRIBED, 0);
 	hub_loop.next_try_ms = now + hub_loop.backoff_ms;
 	hub_loop.backoff_ms = hub_loop.backoff_ms * 2 > HUB_BACKOFF_MAX_MS
 	                          ? HUB_BACKOFF_MAX_MS
@@ -307,6 +338,13 @@ hub_loop_timers(void)
 		else
 			hub_loop.next_snap_ms = now + 1000; /* try again soon */
 	}
+	if (hub_loop.c->observe_time > 0 && now >= hub_loop.next_promote_ms) {
+		uint64_t every = hub_loop.c->observe_time / 10;
+
+		hub_ingest_promote(hub_loop.g, hub_loop_now_ms());
+		every = every < 200 ? 200 : every > 60000 ? 60000 : every;
+		hub_loop.next_promote_ms = now + every;
+	}
 	if (now >= hub_loop.next_sweep_ms) {
 		hub_state_sweep(hub_loop.st);
 		hub_ingest_sweep(hub_loop.g, hub_loop_now_ms());
@@ -356,6 +394,7 @@ hub_loop_mqtt_new(struct hub_conf *c)
 		return MX_EIO;
 	mosquitto_connect_callback_set(hub_loop.m, hub_loop_on_connect);
 	mosquitto_message_callback_set(hub_loop.m, hub_loop_on_message);
+	mosquitto_subscribe_callback_set(hub_loop.m, hub_loop_on_subscribe);
 	if (c->broker_username[0] != '\0' &&
 	    mosquitto_username_pw_set(hub_loop.m, c->broker_username,
 	        c->broker_password[0] ? c->broker_password : NULL) !=

@@ -62,6 +62,10 @@ static const struct {
     [HUB_M_EPOCH] = {"mxhub_update_epoch", "gauge"},
     [HUB_M_SNAPSHOT_MS] = {"mxhub_snapshot_unix_ms", "gauge"},
     [HUB_M_CONNECTED] = {"mxhub_broker_connected", "gauge"},
+    [HUB_M_OBSERVE_HITS] = {"mxhub_observe_hits_total", "counter"},
+    [HUB_M_BREAKER] = {"mxhub_breaker_revokes_total", "counter"},
+    [HUB_M_PROMOTED] = {"mxhub_observe_promoted_total", "counter"},
+    [HUB_M_SUBSCRIBED] = {"mxhub_broker_subscribed", "gauge"},
 };
 
 /* hub_metrics_inc - one more */

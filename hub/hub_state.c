@@ -311,12 +311,13 @@ hub_state_audit(struct hub_state *s, const struct proto_record *r,
 		snprintf(key, sizeof(key), "?");
 	fprintf(s->audit,
 	    "ts_ms=%llu epoch=%llu seq=%llu op=%s kind=%s key=%s action=%s "
-	    "score=%d expires=%llu source=%.*s by=%s reason=\"%.*s\"\n",
+	    "score=%d expires=%llu%s source=%.*s by=%s reason=\"%.*s\"\n",
 	    (unsigned long long)r->ts_ms, (unsigned long long)s->epoch,
 	    (unsigned long long)seq, r->op == PROTO_OP_DEL ? "del" : "put",
 	    kind ? kind : "?", key, proto_action_name(r->action) ?: "?",
-	    (int)r->score, (unsigned long long)r->expires, (int)r->source_len,
-	    r->source, who, (int)r->reason_len, r->reason);
+	    (int)r->score, (unsigned long long)r->expires,
+	    (r->flags & PROTO_RF_OBSERVE) ? " mode=observe" : "",
+	    (int)r->source_len, r->source, who, (int)r->reason_len, r->reason);
 }
 
 /* hub_state_sign - sign one body as a message of type into out */
@@ -554,6 +555,20 @@ leave:
 	mx_buf_fini(&w.body);
 	mx_buf_fini(&w.msg);
 	mx_free(w.recs);
+	return rc;
+}
+
+/* hub_state_each - live committed records of a kind */
+int
+hub_state_each(struct hub_state *s, int kind,
+    int (*fn)(void *arg, const struct proto_record *r), void *arg)
+{
+	int rc;
+
+	if ((rc = proto_store_read_renew(s->r)) != 0)
+		return rc;
+	rc = proto_store_each(s->r, kind, hub_state_now_ms() / 1000u, fn, arg);
+	proto_store_read_end(s->r);
 	return rc;
 }
 

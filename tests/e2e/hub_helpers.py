@@ -130,7 +130,8 @@ class Hub:
                 raise AssertionError("mxhub exited %s:\n%s"
                                      % (self.proc.returncode, self.log()))
             try:
-                return self.metric("mxhub_broker_connected") == 1
+                # subscribed: a submission published now reaches it
+                return self.metric("mxhub_broker_subscribed") == 1
             except OSError:
                 return False
         assert wait_until(up, 10), "mxhub not connected:\n" + self.log()

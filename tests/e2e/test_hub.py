@@ -54,6 +54,15 @@ def attempt(edge, ip, rcpts, body="hello\n"):
     return fr.code if fr is not None else dr.code
 
 
+def synced(hub, *edges):
+    """Wait until every edge has applied every batch the hub published
+    (the edges here start before the hub's first batch, so an edge's
+    applied count reaches the hub's seq)."""
+    return wait_until(lambda: all(e.metric(
+        'mxedge_updates_total{result="applied"}') >= hub.metric(
+        "mxhub_update_seq") for e in edges), 10)
+
+
 def refused_at_connect(edge, ip):
     c = edge.smtp(source=(ip, 0))
     code = c.greeting.code
@@ -415,6 +424,8 @@ def test_campaign_fingerprint_is_refused_at_both_edges(
     assert refused_at is not None, hub.log()[-3000:]
     print("\nfingerprint campaign: %d copies through before the block, "
           "enforced %.2f s after the first copy" % (leak, refused_at - t0))
+    # both POPs hold what the hub has published so far
+    assert synced(hub, a, b)
     # the next copy, at either POP, from yet another source, is refused;
     # the destination has only the copies that got through
     for edge, ip in ((a, "127.0.2.1"), (b, "127.0.2.2")):
@@ -480,3 +491,53 @@ def test_shared_recipient_directory_and_dictionary_across_pops(
         hub.log()[-2000:]
     line = [x for x in hub.audit() if "key=127.0.5.5" in x][-1]
     assert "by=rule:dict" in line and "across 2 POPs" in line, line
+
+
+def test_observe_mode_promotion_and_the_false_positive_breaker(
+        edge_factory, sink, mqtt, tmp_path):
+    broker = mqtt.broker()
+    apriv, apub = keypair(tmp_path, "alice")
+    hub = start_hub(tmp_path, broker, feeds=[("analyst", apub)],
+                    args=["--observe-time", "3s",
+                          "--observe-rules", "trap,net"])
+    a = edge_factory([ROUTE % sink.port], name="edge-a", args=edge_args(
+        tmp_path, broker, hub, "edge-a", "pop-a", "--spam-trap",
+        "trap@example.com", "--trap-score", "0"))
+    # an analyst allow-lists a partner inside the network to come
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        apriv, "analyst", "alice", 1,
+        [record(KIND_IP, bytes([127, 0, 6, 9]), action=1,
+                reason="partner")]))
+    # four trap hitters of 127.0.6.0/24: their records, and the
+    # network's, go out in observe mode
+    for i in range(1, 5):
+        assert attempt(a, "127.0.6.%d" % i, ["user@example.com",
+                                             "trap@example.com"]) == 250
+    assert wait_until(lambda: "kind=net key=127.0.6.0/24" in
+                      "\n".join(hub.audit()), 10), hub.log()[-2000:]
+    assert all("mode=observe" in x for x in hub.audit()
+               if "by=rule:" in x)
+    assert wait_until(lambda: a.metric(
+        'mxedge_updates_total{result="applied"}') >= hub.metric(
+        "mxhub_update_seq"), 10)
+    # observed, not enforced: the hitter gets through and is reported
+    assert attempt(a, "127.0.6.1", ["user@example.com"]) == 250
+    assert wait_until(lambda: hub.metric("mxhub_observe_hits_total") >= 1,
+                      10)
+    # the allow-listed partner would have been hit by the net record:
+    # the breaker takes it back before it ever enforces
+    assert attempt(a, "127.0.6.9", ["user@example.com"]) == 250
+    assert wait_until(lambda: hub.metric(
+        "mxhub_breaker_revokes_total") == 1, 10), hub.log()[-2000:]
+    # the audit line follows the batch's commit
+    assert wait_until(lambda: "source=breaker" in [
+        x for x in hub.audit() if "key=127.0.6.0/24" in x][-1], 10)
+    line = [x for x in hub.audit() if "key=127.0.6.0/24" in x][-1]
+    assert "allow-listed" in line and "score=0" in line, line
+    # past observe_time the hitters' records enforce; the network's never
+    assert wait_until(lambda: refused_at_connect(a, "127.0.6.1"), 10)
+    assert hub.metric("mxhub_observe_promoted_total") >= 4
+    for i in range(2, 5):
+        assert refused_at_connect(a, "127.0.6.%d" % i)
+    assert attempt(a, "127.0.6.200", ["user@example.com"]) == 250
+    assert attempt(a, "127.0.6.9", ["user@example.com"]) == 250
