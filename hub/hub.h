@@ -20,12 +20,14 @@
 #include "proto/proto_msg.h"
 #include "proto/proto_record.h"
 #include "proto/proto_sign.h"
+#include "proto/proto_topic.h"
 
 #define HUB_FEEDS_MAX PROTO_KEYRING_MAX /* feed/analyst keys */
 #define HUB_BATCH_RECORDS 1000          /* records per update batch or chunk */
 #define HUB_OUTQ_MAX 256                /* signed batches held while offline */
 #define HUB_SECRET_MAX 256              /* longest broker password */
-#define HUB_FEED_WHO_MAX 160            /* "feed:SOURCE/WHO" in the audit log */
+#define HUB_FILTERS_MAX 8    /* telemetry subscription filters (shards) */
+#define HUB_FEED_WHO_MAX 160 /* "feed:SOURCE/WHO" in the audit log */
 
 /* a trusted submitter: feed or analyst source name and its key */
 struct hub_feed {
@@ -57,6 +59,7 @@ struct hub_conf {
 	char *rule_net_action;
 	char *rule_fp_action;
 	char *observe_rules;      /* rules whose new records start in observe */
+	char *telemetry_filter;   /* comma-separated subscription filters */
 	uint64_t batch_time;      /* ms between update batches */
 	uint64_t snapshot_time;   /* ms between snapshots */
 	uint64_t half_life;       /* counter decay, ms */
@@ -85,6 +88,8 @@ struct hub_conf {
 	char broker_password[HUB_SECRET_MAX + 1];
 	struct hub_rule_act act_trap, act_dict, act_proto, act_net, act_fp;
 	struct proto_key *sign_key; /* owned */
+	size_t n_filters;           /* telemetry filters, then feed/+ */
+	char filters[HUB_FILTERS_MAX + 1][PROTO_TOPIC_MAX];
 	size_t n_feeds;
 	struct hub_feed feeds[HUB_FEEDS_MAX];
 };

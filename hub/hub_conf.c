@@ -95,6 +95,9 @@ static const struct mx_cfg_param hub_conf_table[] = {
         "unknown-user answers that list a recipient network-wide (0: off)"},
     {"rule_rcpt_ttl", MX_CFG_MS, HUB_CONF_OFF(rule_rcpt_ttl), "1h", 1000,
         2592000000u, NULL, "a listed unknown recipient expires after this"},
+    {"telemetry_filter", MX_CFG_STR, HUB_CONF_OFF(telemetry_filter),
+        "mxs/v1/telemetry/#", 1, 1000, NULL,
+        "telemetry this hub takes: comma-separated MQTT filters (shards)"},
     {"observe_time", MX_CFG_MS, HUB_CONF_OFF(observe_time), "0", 0, 2592000000u,
         NULL, "new records of observe_rules observe this long first (0: off)"},
     {"observe_rules", MX_CFG_STR, HUB_CONF_OFF(observe_rules), "fp,net", 0, 64,
@@ -176,6 +179,49 @@ hub_conf_action(
 	return 0;
 }
 
+/*
+ * hub_conf_filters - telemetry_filter into filters[], then the feed
+ * filter. Each must lie in the telemetry tree: mxs/v1/telemetry/ then
+ * "#", or a POP (or "+") and "/#" or an edge id (or "+").
+ */
+static int
+hub_conf_filters(struct hub_conf *c)
+{
+	static const char pre[] = PROTO_TOPIC_PREFIX "telemetry/";
+	const char *p = c->telemetry_filter;
+
+	c->n_filters = 0;
+	while (*p != '\0') {
+		size_t len = strcspn(p, ",");
+		char *f;
+
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		if (c->n_filters == HUB_FILTERS_MAX || len >= PROTO_TOPIC_MAX ||
+		    len <= sizeof(pre) - 1 ||
+		    strncmp(p, pre, sizeof(pre) - 1) != 0) {
+			fprintf(stderr,
+			    "telemetry_filter: '%.*s' is not a filter under "
+			    "%s# (at most %d)\n",
+			    (int)(len < 80 ? len : 80), p, pre,
+			    HUB_FILTERS_MAX);
+			return 1;
+		}
+		f = c->filters[c->n_filters++];
+		memcpy(f, p, len);
+		f[len] = '\0';
+		p += strcspn(p, ",");
+		p += strspn(p, ", ");
+	}
+	if (c->n_filters == 0) {
+		fprintf(stderr, "telemetry_filter: empty\n");
+		return 1;
+	}
+	snprintf(c->filters[c->n_filters++], PROTO_TOPIC_MAX, "%s",
+	    PROTO_TOPIC_PREFIX "feed/+");
+	return 0;
+}
+
 /* hub_conf_check - what spans parameters; key files */
 static int
 hub_conf_check(struct hub_conf *c)
@@ -243,6 +289,7 @@ hub_conf_check(struct hub_conf *c)
 	    "rule_net_action", c->rule_net_action, c->rule_score, &c->act_net);
 	problems += hub_conf_action(
 	    "rule_fp_action", c->rule_fp_action, c->rule_score, &c->act_fp);
+	problems += hub_conf_filters(c);
 	if (c->data_dir[0] != '\0' && access(c->data_dir, W_OK) != 0) {
 		fprintf(stderr,
 		    "data_dir: '%.256s' is not a writable directory\n",

@@ -17,7 +17,8 @@
  * "mxhub-<hub_id>"), so telemetry and feed submissions published while
  * the hub restarts wait at the broker (up to its max_queued_messages).
  * SIGTERM and SIGINT stop the loop: the open batch is flushed and the
- * queue drained for up to HUB_STOP_MS.
+ * queue drained for up to HUB_STOP_MS. SIGUSR1 publishes a snapshot now
+ * (an operator's "when asked").
  * Trust: topics and payloads from the broker are hostile; the topic is
  * parsed by proto_topic_parse before anything else looks at it.
  */
@@ -65,15 +66,13 @@ static struct {
 	uint64_t next_flush_ms, next_snap_ms, next_sweep_ms, next_promote_ms;
 	int is_snapshot_due;
 	int sub_mid; /* message id of the session's SUBSCRIBE */
+	char *filters[HUB_FILTERS_MAX + 1]; /* views of c->filters */
 	struct hub_loop_msg outq[HUB_OUTQ_MAX];
 	size_t oq_head, oq_n;
 } hub_loop;
 
 static volatile sig_atomic_t hub_loop_stop;
-
-/* what the hub reads: all telemetry, every feed source */
-static const char *const hub_loop_filters[2] = {
-    PROTO_TOPIC_PREFIX "telemetry/#", PROTO_TOPIC_PREFIX "feed/+"};
+static volatile sig_atomic_t hub_loop_snap_asked;
 
 /* hub_loop_mono_ms - monotonic milliseconds */
 static uint64_t
@@ -95,12 +94,14 @@ hub_loop_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* hub_loop_on_signal - SIGTERM, SIGINT */
+/* hub_loop_on_signal - SIGTERM, SIGINT stop; SIGUSR1 asks a snapshot */
 static void
 hub_loop_on_signal(int sig)
 {
-	(void)sig;
-	hub_loop_stop = 1;
+	if (sig == SIGUSR1)
+		hub_loop_snap_asked = 1;
+	else
+		hub_loop_stop = 1;
 }
 
 /* hub_loop_enqueue - a copy of a payload for the broker (hub_publish_fn) */
@@ -214,9 +215,9 @@ hub_loop_on_connect(struct mosquitto *m, void *arg, int rc)
 	    (unsigned)hub_loop.c->broker_port);
 	hub_metrics_set(HUB_M_SUBSCRIBED, 0);
 	hub_loop.sub_mid = 0;
-	/* one SUBSCRIBE for both filters: one SUBACK says both hold */
-	if (mosquitto_subscribe_multiple(m, &hub_loop.sub_mid, 2,
-	        (char *const *)hub_loop_filters, 1, 0,
+	/* one SUBSCRIBE for every filter: one SUBACK says they all hold */
+	if (mosquitto_subscribe_multiple(m, &hub_loop.sub_mid,
+	        (int)hub_loop.c->n_filters, hub_loop.filters, 1, 0,
 	        NULL) != MOSQ_ERR_SUCCESS)
 		mx_warn("MQTT_SUBSCRIBE_FAILED");
 	/* edges that were waiting get a fresh state at once */
@@ -237,12 +238,14 @@ hub_loop_on_subscribe(
 	for (i = 0; i < n; i++)
 		if (granted[i] > 2) {
 			mx_warn("MQTT_SUBSCRIBE_REFUSED filter=%s",
-			    hub_loop_filters[i < 2 ? i : 0]);
+			    (size_t)i < hub_loop.c->n_filters
+			        ? hub_loop.filters[i]
+			        : "?");
 			return;
 		}
 	hub_metrics_set(HUB_M_SUBSCRIBED, 1);
-	mx_notice("MQTT_SUBSCRIBED filters=%s,%s", hub_loop_filters[0],
-	    hub_loop_filters[1]);
+	mx_notice(
+	    "MQTT_SUBSCRIBED filters=%d first=%s", n, hub_loop.filters[0]);
 }
 
 /* hub_loop_failed - the session or an attempt failed: retry later */
@@ -329,6 +332,11 @@ hub_loop_timers(void)
 		hub_loop.next_flush_ms = now + hub_loop.c->batch_time;
 	}
 	hub_loop_drain();
+	if (hub_loop_snap_asked) {
+		hub_loop_snap_asked = 0;
+		mx_notice("snapshot asked (SIGUSR1)");
+		hub_loop.is_snapshot_due = 1;
+	}
 	if (hub_loop.state == 2 &&
 	    (hub_loop.is_snapshot_due || now >= hub_loop.next_snap_ms)) {
 		hub_loop.is_snapshot_due = 0;
@@ -415,15 +423,19 @@ hub_loop_run(struct hub_conf *c)
 {
 	struct sigaction sa;
 	char err[512];
+	size_t i;
 	int rc;
 
 	memset(&hub_loop, 0, sizeof(hub_loop));
 	hub_loop.c = c;
+	for (i = 0; i < c->n_filters; i++)
+		hub_loop.filters[i] = c->filters[i];
 	hub_loop.backoff_ms = HUB_BACKOFF_MIN_MS;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = hub_loop_on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if ((rc = hub_state_open(c, &hub_loop.st, err, sizeof(err))) != 0)
 		mx_fatal("%s", err);

@@ -42,6 +42,30 @@ def pytest_runtest_makereport(item, call):
         for b in getattr(item, "_mx_brokers", []):
             rep.sections.append(("mosquitto log: %s" % b.name,
                                  b.log()[-20000:]))
+        from hub_helpers import Hub
+        for h in Hub.live:
+            rep.sections.append(("mxhub log: %s" % h.hub_id,
+                                 h.log()[-20000:]))
+
+
+@pytest.fixture(autouse=True)
+def _hubs_stop_cleanly():
+    """Every mxhub a test started gets SIGTERM at teardown and must exit
+    0 in time (an ASan or LSan report makes it non-zero); one the test
+    killed on purpose and left down is not checked."""
+    from hub_helpers import Hub
+    Hub.live.clear()
+    yield
+    problems = []
+    for h in Hub.live:
+        rc = h.stop()
+        if rc is not None and rc != 0 and not h.killed:
+            problems.append("mxhub %s exited %s (want 0 within %.0f s "
+                            "after SIGTERM):\n%s" % (h.hub_id, rc,
+                                                     STOP_TIMEOUT,
+                                                     h.log()[-20000:]))
+    Hub.live.clear()
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture(scope="session")

@@ -91,7 +91,10 @@ def publish(broker, topic, payload, retain=False):
 
 
 class Hub:
-    """One mxhub process (-f, logging to a file)."""
+    """One mxhub process (-f, logging to a file). Every Hub made is in
+    Hub.live, which conftest's autouse fixture stops at teardown."""
+
+    live = []
 
     def __init__(self, tmpdir, broker, hub_id="hub-1", args=(),
                  feeds=(), data_dir=None):
@@ -107,6 +110,8 @@ class Hub:
         self.logpath = os.path.join(self.tmpdir, hub_id + ".log")
         self._held, self.metrics_port = reserve_port()
         self.proc = None
+        self.killed = False  # last stopped with SIGKILL by the test
+        Hub.live.append(self)
 
     def argv(self):
         a = [mxhub_path(), "-f", "--hub-id", self.hub_id,
@@ -118,6 +123,7 @@ class Hub:
         return a + self.args
 
     def start(self):
+        self.killed = False
         if self._held is not None:
             self._held.close()
             self._held = None
@@ -173,3 +179,4 @@ class Hub:
     def kill(self):
         self.proc.kill()
         self.proc.wait()
+        self.killed = True

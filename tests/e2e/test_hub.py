@@ -289,6 +289,10 @@ def test_bad_hub_configuration_is_refused_naming_it(tmp_path):
          "rule_trap_action"),
         (["--hub-id", "h", "--key", priv, "--batch-time", "0"],
          "batch_time"),
+        (["--hub-id", "h", "--key", priv, "--telemetry-filter",
+          "mxs/v1/feed/#"], "telemetry_filter"),
+        (["--hub-id", "h", "--key", priv, "--telemetry-filter", ","],
+         "telemetry_filter"),
     ]
     for args, name in cases:
         p = subprocess.run(base + args, capture_output=True, text=True,
@@ -541,3 +545,41 @@ def test_observe_mode_promotion_and_the_false_positive_breaker(
         assert refused_at_connect(a, "127.0.6.%d" % i)
     assert attempt(a, "127.0.6.200", ["user@example.com"]) == 250
     assert attempt(a, "127.0.6.9", ["user@example.com"]) == 250
+
+
+def test_telemetry_sharded_between_hubs_and_snapshot_on_sigusr1(
+        edge_factory, sink, mqtt, tmp_path):
+    import signal
+    broker = mqtt.broker()
+    h1 = Hub(tmp_path, broker, hub_id="hub-1", args=[
+        "--batch-time", "20ms",
+        "--telemetry-filter", "mxs/v1/telemetry/pop-a/#"]).start()
+    h2 = Hub(tmp_path, broker, hub_id="hub-2", args=[
+        "--batch-time", "20ms",
+        "--telemetry-filter", "mxs/v1/telemetry/pop-b/+"]).start()
+    trust = ["--hub-key", "hub-2=%s" % h2.pub, "--spam-trap",
+             "trap@example.com", "--trap-score", "0"]
+    a = edge_factory([ROUTE % sink.port], name="edge-a", args=edge_args(
+        tmp_path, broker, h1, "edge-a", "pop-a", *trust))
+    b = edge_factory([ROUTE % sink.port], name="edge-b", args=edge_args(
+        tmp_path, broker, h1, "edge-b", "pop-b", *trust))
+    assert attempt(a, "127.0.7.1", ["user@example.com",
+                                    "trap@example.com"]) == 250
+    assert attempt(b, "127.0.7.2", ["user@example.com",
+                                    "trap@example.com"]) == 250
+    # each hub took its shard's telemetry and listed its own hitter; both
+    # edges trust both hubs and refuse both
+    assert wait_until(lambda: all(refused_at_connect(e, ip)
+                                  for e in (a, b)
+                                  for ip in ("127.0.7.1", "127.0.7.2")),
+                      10)
+    a1, a2 = "\n".join(h1.audit()), "\n".join(h2.audit())
+    assert "key=127.0.7.1" in a1 and "key=127.0.7.2" not in a1
+    assert "key=127.0.7.2" in a2 and "key=127.0.7.1" not in a2
+    assert h1.metric("mxhub_telemetry_events_total") >= 1
+    assert h2.metric("mxhub_telemetry_events_total") >= 1
+    # an operator asks for a snapshot now
+    before = h1.metric("mxhub_snapshots_total")
+    h1.proc.send_signal(signal.SIGUSR1)
+    assert wait_until(lambda: h1.metric("mxhub_snapshots_total") > before,
+                      10)
