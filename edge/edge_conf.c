@@ -568,6 +568,9 @@ edge_conf_default_id(struct edge_conf *c)
 	c->edge_id = mx_strdup(id);
 }
 
+static void edge_conf_report(
+    void *arg, const char *file, unsigned line, const char *msg);
+
 /* edge_conf_telemetry - check the telemetry parameters, read the files */
 static int
 edge_conf_telemetry(struct edge_conf *c)
@@ -592,58 +595,16 @@ edge_conf_telemetry(struct edge_conf *c)
 		    c->pop);
 		problems++;
 	}
-	if (c->broker[0] != '\0' &&
-	    mx_parse_hostport(c->broker, strlen(c->broker), c->broker_host,
-	        sizeof(c->broker_host), &c->broker_port) != 0) {
-		fprintf(
-		    stderr, "broker: '%.64s' is not HOST:PORT\n", c->broker);
-		problems++;
-	}
-	if ((c->broker_certfile[0] != '\0') != (c->broker_keyfile[0] != '\0')) {
-		fprintf(stderr, "broker_certfile and broker_keyfile go "
-		                "together\n");
-		problems++;
-	}
-	if (c->broker_certfile[0] != '\0' && c->broker_cafile[0] == '\0') {
-		fprintf(stderr, "broker_certfile: needs broker_cafile (TLS)\n");
-		problems++;
-	}
-	if (c->broker_cafile[0] != '\0' &&
-	    access(c->broker_cafile, R_OK) != 0) {
-		fprintf(stderr, "broker_cafile: cannot read '%.256s'\n",
-		    c->broker_cafile);
-		problems++;
-	}
-	if (c->broker_certfile[0] != '\0' &&
-	    access(c->broker_certfile, R_OK) != 0) {
-		fprintf(stderr, "broker_certfile: cannot read '%.256s'\n",
-		    c->broker_certfile);
-		problems++;
-	}
-	if (c->broker_keyfile[0] != '\0' &&
-	    access(c->broker_keyfile, R_OK) != 0) {
-		fprintf(stderr, "broker_keyfile: cannot read '%.256s'\n",
-		    c->broker_keyfile);
-		problems++;
-	}
-	if (c->broker_password_file[0] != '\0') {
-		if (c->broker_username[0] == '\0') {
-			fprintf(stderr, "broker_password_file: needs "
-			                "broker_username\n");
-			problems++;
-		} else if ((n = edge_conf_read_secret("broker_password_file",
-		                c->broker_password_file, buf,
-		                EDGE_SECRET_MAX)) < 0) {
-			problems++;
-		} else if (n == 0) {
-			fprintf(stderr,
-			    "broker_password_file: '%.256s' is "
-			    "empty\n",
-			    c->broker_password_file);
-			problems++;
-		} else {
-			c->broker_password = mx_strndup(buf, (size_t)n);
-		}
+	{
+		struct mx_cfg_broker b = {c->broker, c->broker_cafile,
+		    c->broker_certfile, c->broker_keyfile, c->broker_username,
+		    c->broker_password_file};
+
+		problems += mx_cfg_broker_check(&b, c->broker_host,
+		    sizeof(c->broker_host), &c->broker_port, buf, sizeof(buf),
+		    edge_conf_report, NULL);
+		if (buf[0] != '\0')
+			c->broker_password = mx_strndup(buf, strlen(buf));
 		explicit_bzero(buf, sizeof(buf));
 	}
 	if (c->rcpt_salt_file[0] != '\0') {
@@ -671,7 +632,9 @@ static void
 edge_conf_report(void *arg, const char *file, unsigned line, const char *msg)
 {
 	(void)arg;
-	if (line > 0)
+	if (file[0] == '\0')
+		fprintf(stderr, "%s\n", msg); /* msg names the parameter */
+	else if (line > 0)
 		fprintf(stderr, "%s:%u: %s\n", file, line, msg);
 	else
 		fprintf(stderr, "%s: %s\n", file, msg);

@@ -21,6 +21,7 @@
 
 #include "lib/mx_err.h"
 #include "lib/mx_log.h"
+#include "lib/mx_metrics.h"
 
 static _Atomic int64_t edge_metrics_ctr[EDGE_C__COUNT];
 static _Atomic uint64_t edge_metrics_lat[EDGE_LAT_BUCKETS + 1];
@@ -48,10 +49,7 @@ static const uint64_t edge_metrics_lat_le[EDGE_LAT_BUCKETS] = {
 };
 
 /* name and help of each counter; the order follows enum edge_ctr */
-static const struct {
-	const char *name; /* metric name with labels */
-	const char *type; /* counter or gauge */
-} edge_metrics_names[EDGE_C__COUNT] = {
+static const struct mx_metric_def edge_metrics_names[EDGE_C__COUNT] = {
     [EDGE_C_CONN_ACCEPTED] = {"mxedge_connections_total{result=\"accepted\"}",
         "counter"},
     [EDGE_C_CONN_REFUSED_PER_IP] =
@@ -239,27 +237,22 @@ edge_metrics_set_draining(void)
 	atomic_store(&edge_metrics_draining, 1);
 }
 
-/* edge_metrics_render - the Prometheus text exposition */
+/* edge_metrics_value - entry i of the table (mx_metrics_get_fn) */
+static int64_t
+edge_metrics_value(size_t i)
+{
+	return edge_metrics_get((enum edge_ctr)i);
+}
+
+/* edge_metrics_render - the counters, then the end-of-data histogram */
 static void
 edge_metrics_render(struct evbuffer *out)
 {
-	const char *last = "";
 	uint64_t cum = 0;
 	size_t i;
 
-	for (i = 0; i < EDGE_C__COUNT; i++) {
-		const char *n = edge_metrics_names[i].name;
-		size_t base = strcspn(n, "{");
-
-		/* one TYPE line per metric family */
-		if (strncmp(last, n, base) != 0 ||
-		    (last[base] != '{' && last[base] != '\0'))
-			evbuffer_add_printf(out, "# TYPE %.*s %s\n", (int)base,
-			    n, edge_metrics_names[i].type);
-		last = n;
-		evbuffer_add_printf(out, "%s %lld\n", n,
-		    (long long)edge_metrics_get((enum edge_ctr)i));
-	}
+	mx_metrics_render(
+	    out, edge_metrics_names, EDGE_C__COUNT, edge_metrics_value);
 	evbuffer_add_printf(
 	    out, "# TYPE mxedge_end_of_data_seconds histogram\n");
 	for (i = 0; i < EDGE_LAT_BUCKETS; i++) {
@@ -279,38 +272,15 @@ edge_metrics_render(struct evbuffer *out)
 	    (unsigned long long)cum);
 }
 
-/* edge_metrics_request - answer one HTTP request */
-static void
-edge_metrics_request(struct evhttp_request *req, void *arg)
+/* edge_metrics_is_draining - /healthz says 503 while draining */
+static int
+edge_metrics_is_draining(void)
 {
-	const char *uri = evhttp_request_get_uri(req);
-	struct evbuffer *out = evbuffer_new();
-	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
-
-	(void)arg;
-	if (out == NULL) {
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-		evhttp_send_error(req, 405, NULL);
-	} else if (strcmp(uri, "/metrics") == 0) {
-		edge_metrics_render(out);
-		evhttp_add_header(
-		    hdr, "Content-Type", "text/plain; version=0.0.4");
-		evhttp_send_reply(req, 200, "OK", out);
-	} else if (strcmp(uri, "/healthz") == 0) {
-		int draining = atomic_load(&edge_metrics_draining);
-
-		evbuffer_add_printf(out, "%s\n", draining ? "draining" : "ok");
-		evhttp_add_header(hdr, "Content-Type", "text/plain");
-		evhttp_send_reply(req, draining ? 503 : 200,
-		    draining ? "Draining" : "OK", out);
-	} else {
-		evhttp_send_error(req, 404, NULL);
-	}
-	evbuffer_free(out);
+	return atomic_load(&edge_metrics_draining);
 }
+
+static const struct mx_metrics_page edge_metrics_page = {
+    edge_metrics_render, edge_metrics_is_draining};
 
 /* edge_metrics_main - the metrics thread */
 static void *
@@ -321,42 +291,19 @@ edge_metrics_main(void *arg)
 	return NULL;
 }
 
-/* edge_metrics_start - bind and serve */
+/* edge_metrics_start - bind and serve from a thread of its own */
 int
 edge_metrics_start(const char *addr)
 {
-	char host[64];
-	const char *colon = strrchr(addr, ':');
-	size_t hl;
-	unsigned port;
-	int rc = MX_EINVAL;
+	int rc = MX_EIO;
 
-	if (colon == NULL || (hl = (size_t)(colon - addr)) == 0 ||
-	    hl >= sizeof(host) || sscanf(colon + 1, "%5u", &port) != 1 ||
-	    port == 0 || port > 65535)
-		return MX_EINVAL;
-	if (addr[0] == '[' && hl >= 2 && addr[hl - 1] == ']') {
-		memcpy(host, addr + 1, hl - 2);
-		host[hl - 2] = '\0';
-	} else {
-		memcpy(host, addr, hl);
-		host[hl] = '\0';
-	}
 	edge_metrics_base = event_base_new();
 	if (edge_metrics_base == NULL)
 		return MX_EIO;
-	edge_metrics_http = evhttp_new(edge_metrics_base);
+	edge_metrics_http =
+	    mx_metrics_serve(edge_metrics_base, addr, &edge_metrics_page, &rc);
 	if (edge_metrics_http == NULL)
 		goto fail;
-	evhttp_set_max_headers_size(edge_metrics_http, 8192);
-	evhttp_set_max_body_size(edge_metrics_http, 1024);
-	evhttp_set_timeout(edge_metrics_http, 10);
-	evhttp_set_allowed_methods(edge_metrics_http, EVHTTP_REQ_GET);
-	evhttp_set_gencb(edge_metrics_http, edge_metrics_request, NULL);
-	if (evhttp_bind_socket(edge_metrics_http, host, (uint16_t)port) != 0) {
-		rc = MX_EIO;
-		goto fail;
-	}
 	if (pthread_create(
 	        &edge_metrics_thread, NULL, edge_metrics_main, NULL) != 0) {
 		rc = MX_EIO;
@@ -365,8 +312,7 @@ edge_metrics_start(const char *addr)
 	edge_metrics_running = 1;
 	return 0;
 fail:
-	if (edge_metrics_http != NULL)
-		evhttp_free(edge_metrics_http);
+	mx_metrics_close(edge_metrics_http);
 	edge_metrics_http = NULL;
 	event_base_free(edge_metrics_base);
 	edge_metrics_base = NULL;
@@ -381,7 +327,7 @@ edge_metrics_stop(void)
 		return;
 	event_base_loopbreak(edge_metrics_base);
 	pthread_join(edge_metrics_thread, NULL);
-	evhttp_free(edge_metrics_http);
+	mx_metrics_close(edge_metrics_http);
 	event_base_free(edge_metrics_base);
 	edge_metrics_running = 0;
 }

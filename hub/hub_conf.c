@@ -155,7 +155,9 @@ static void
 hub_conf_report(void *arg, const char *file, unsigned line, const char *msg)
 {
 	(void)arg;
-	if (line > 0)
+	if (file[0] == '\0')
+		fprintf(stderr, "%s\n", msg); /* msg names the parameter */
+	else if (line > 0)
 		fprintf(stderr, "%s:%u: %s\n", file, line, msg);
 	else
 		fprintf(stderr, "%s: %s\n", file, msg);
@@ -226,7 +228,6 @@ hub_conf_filters(struct hub_conf *c)
 static int
 hub_conf_check(struct hub_conf *c)
 {
-	char err[MX_CFG_ERR_MAX];
 	int problems = 0, rc;
 	size_t i;
 
@@ -252,32 +253,17 @@ hub_conf_check(struct hub_conf *c)
 		    c->key, mx_strerror(rc));
 		problems++;
 	}
-	if (mx_parse_hostport(c->broker, strlen(c->broker), c->broker_host,
-	        sizeof(c->broker_host), &c->broker_port) != 0) {
-		fprintf(
-		    stderr, "broker: '%.64s' is not HOST:PORT\n", c->broker);
+	if (c->broker[0] == '\0') {
+		fprintf(stderr, "broker: empty (required)\n");
 		problems++;
-	}
-	if ((c->broker_certfile[0] != '\0') != (c->broker_keyfile[0] != '\0')) {
-		fprintf(stderr, "broker_certfile and broker_keyfile go "
-		                "together\n");
-		problems++;
-	}
-	if (c->broker_certfile[0] != '\0' && c->broker_cafile[0] == '\0') {
-		fprintf(stderr, "broker_certfile: needs broker_cafile (TLS)\n");
-		problems++;
-	}
-	if (c->broker_password_file[0] != '\0') {
-		if (c->broker_username[0] == '\0') {
-			fprintf(stderr, "broker_password_file: needs "
-			                "broker_username\n");
-			problems++;
-		} else if (mx_cfg_read_secret(c->broker_password_file,
-		               c->broker_password, HUB_SECRET_MAX - 1, err,
-		               sizeof(err)) < 0) {
-			fprintf(stderr, "broker_password_file: %s\n", err);
-			problems++;
-		}
+	} else {
+		struct mx_cfg_broker b = {c->broker, c->broker_cafile,
+		    c->broker_certfile, c->broker_keyfile, c->broker_username,
+		    c->broker_password_file};
+
+		problems += mx_cfg_broker_check(&b, c->broker_host,
+		    sizeof(c->broker_host), &c->broker_port, c->broker_password,
+		    sizeof(c->broker_password), hub_conf_report, NULL);
 	}
 	problems += hub_conf_action("rule_trap_action", c->rule_trap_action,
 	    c->rule_score, &c->act_trap);

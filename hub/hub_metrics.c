@@ -17,16 +17,13 @@
 #include <event2/http.h>
 
 #include "lib/mx_err.h"
-#include "lib/mx_parse.h"
+#include "lib/mx_metrics.h"
 
 static int64_t hub_metrics_ctr[HUB_M__COUNT];
 static struct evhttp *hub_metrics_http;
 
 /* name with labels and type of each counter, in enum hub_metric order */
-static const struct {
-	const char *name;
-	const char *type;
-} hub_metrics_names[HUB_M__COUNT] = {
+static const struct mx_metric_def hub_metrics_names[HUB_M__COUNT] = {
     [HUB_M_TEL_BATCHES] = {"mxhub_telemetry_batches_total", "counter"},
     [HUB_M_TEL_EVENTS] = {"mxhub_telemetry_events_total", "counter"},
     [HUB_M_TEL_DROPPED] = {"mxhub_telemetry_edge_dropped_total", "counter"},
@@ -96,87 +93,38 @@ hub_metrics_get(enum hub_metric c)
 	return hub_metrics_ctr[c];
 }
 
-/* hub_metrics_render - the Prometheus text exposition */
+/* hub_metrics_value - entry i of the table (mx_metrics_get_fn) */
+static int64_t
+hub_metrics_value(size_t i)
+{
+	return hub_metrics_ctr[i];
+}
+
+/* hub_metrics_render - the /metrics body */
 static void
 hub_metrics_render(struct evbuffer *out)
 {
-	const char *last = "";
-	size_t i;
-
-	for (i = 0; i < HUB_M__COUNT; i++) {
-		const char *n = hub_metrics_names[i].name;
-		size_t base = strcspn(n, "{");
-
-		/* one TYPE line per metric family */
-		if (strncmp(last, n, base) != 0 ||
-		    (last[base] != '{' && last[base] != '\0'))
-			evbuffer_add_printf(out, "# TYPE %.*s %s\n", (int)base,
-			    n, hub_metrics_names[i].type);
-		last = n;
-		evbuffer_add_printf(
-		    out, "%s %lld\n", n, (long long)hub_metrics_ctr[i]);
-	}
+	mx_metrics_render(
+	    out, hub_metrics_names, HUB_M__COUNT, hub_metrics_value);
 }
 
-/* hub_metrics_request - answer one HTTP request */
-static void
-hub_metrics_request(struct evhttp_request *req, void *arg)
-{
-	const char *uri = evhttp_request_get_uri(req);
-	struct evbuffer *out = evbuffer_new();
-	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
-
-	(void)arg;
-	if (out == NULL) {
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	if (strcmp(uri, "/metrics") == 0) {
-		hub_metrics_render(out);
-		evhttp_add_header(
-		    hdr, "Content-Type", "text/plain; version=0.0.4");
-		evhttp_send_reply(req, 200, "OK", out);
-	} else if (strcmp(uri, "/healthz") == 0) {
-		evbuffer_add_printf(out, "ok\n");
-		evhttp_add_header(hdr, "Content-Type", "text/plain");
-		evhttp_send_reply(req, 200, "OK", out);
-	} else {
-		evhttp_send_error(req, 404, NULL);
-	}
-	evbuffer_free(out);
-}
+static const struct mx_metrics_page hub_metrics_page = {
+    hub_metrics_render, NULL};
 
 /* hub_metrics_start - bind on the hub's loop */
 int
 hub_metrics_start(struct event_base *base, const char *addr)
 {
-	char host[64];
-	uint16_t port;
+	int rc;
 
-	if (mx_parse_hostport(addr, strlen(addr), host, sizeof(host), &port) !=
-	    0)
-		return MX_EINVAL;
-	hub_metrics_http = evhttp_new(base);
-	if (hub_metrics_http == NULL)
-		return MX_EIO;
-	evhttp_set_max_headers_size(hub_metrics_http, 8192);
-	evhttp_set_max_body_size(hub_metrics_http, 1024);
-	evhttp_set_timeout(hub_metrics_http, 10);
-	evhttp_set_allowed_methods(hub_metrics_http, EVHTTP_REQ_GET);
-	evhttp_set_gencb(hub_metrics_http, hub_metrics_request, NULL);
-	if (evhttp_bind_socket(hub_metrics_http, host, port) != 0) {
-		evhttp_free(hub_metrics_http);
-		hub_metrics_http = NULL;
-		return MX_EIO;
-	}
-	return 0;
+	hub_metrics_http = mx_metrics_serve(base, addr, &hub_metrics_page, &rc);
+	return hub_metrics_http != NULL ? 0 : rc;
 }
 
 /* hub_metrics_stop - close the endpoint */
 void
 hub_metrics_stop(void)
 {
-	if (hub_metrics_http != NULL)
-		evhttp_free(hub_metrics_http);
+	mx_metrics_close(hub_metrics_http);
 	hub_metrics_http = NULL;
 }

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -551,4 +552,79 @@ leave:
 		explicit_bzero(out, max + 2);
 	close(fd);
 	return rc;
+}
+
+/* mx_cfg_broker_problem - report one broker setting problem */
+static int mx_cfg_broker_problem(mx_cfg_report_fn report, void *arg,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int
+mx_cfg_broker_problem(mx_cfg_report_fn report, void *arg, const char *fmt, ...)
+{
+	char msg[MX_CFG_ERR_MAX + 300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (report != NULL)
+		report(arg, "", 0, msg);
+	return 1;
+}
+
+/* mx_cfg_broker_check - the shared broker settings */
+int
+mx_cfg_broker_check(const struct mx_cfg_broker *b, char *host, size_t hostlen,
+    uint16_t *port, char *password, size_t pwmax, mx_cfg_report_fn report,
+    void *arg)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} files[] = {
+	    {"broker_cafile", offsetof(struct mx_cfg_broker, cafile)},
+	    {"broker_certfile", offsetof(struct mx_cfg_broker, certfile)},
+	    {"broker_keyfile", offsetof(struct mx_cfg_broker, keyfile)},
+	};
+	char err[MX_CFG_ERR_MAX];
+	int problems = 0;
+	size_t i;
+	long n;
+
+	password[0] = '\0';
+	if (b->broker[0] != '\0' &&
+	    mx_parse_hostport(
+	        b->broker, strlen(b->broker), host, hostlen, port) != 0)
+		problems += mx_cfg_broker_problem(
+		    report, arg, "broker: '%.64s' is not HOST:PORT", b->broker);
+	if ((b->certfile[0] != '\0') != (b->keyfile[0] != '\0'))
+		problems += mx_cfg_broker_problem(report, arg,
+		    "broker_certfile and broker_keyfile go together");
+	if (b->certfile[0] != '\0' && b->cafile[0] == '\0')
+		problems += mx_cfg_broker_problem(
+		    report, arg, "broker_certfile: needs broker_cafile (TLS)");
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		const char *path =
+		    *(const char *const *)(const void *)((const char *)b +
+		                                         files[i].off);
+
+		if (path[0] != '\0' && access(path, R_OK) != 0)
+			problems += mx_cfg_broker_problem(report, arg,
+			    "%s: cannot read '%.256s'", files[i].name, path);
+	}
+	if (b->password_file[0] == '\0')
+		return problems;
+	if (b->username[0] == '\0')
+		return problems + mx_cfg_broker_problem(report, arg,
+		                      "broker_password_file: needs "
+		                      "broker_username");
+	n = mx_cfg_read_secret(
+	    b->password_file, password, pwmax - 2, err, sizeof(err));
+	if (n < 0)
+		return problems + mx_cfg_broker_problem(report, arg,
+		                      "broker_password_file: %s", err);
+	if (n == 0)
+		return problems + mx_cfg_broker_problem(report, arg,
+		                      "broker_password_file: '%.256s' is empty",
+		                      b->password_file);
+	return problems;
 }

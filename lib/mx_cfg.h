@@ -132,6 +132,28 @@ void mx_cfg_usage(const struct mx_cfg_param *tab, const char *usage, FILE *out);
 long mx_cfg_read_secret(
     const char *path, char *out, size_t max, char *err, size_t errlen);
 
+/* the broker settings every MQTT client of ours shares (config strings) */
+struct mx_cfg_broker {
+	const char *broker;   /* HOST:PORT, "" = none */
+	const char *cafile;   /* TLS when set */
+	const char *certfile; /* client certificate, with keyfile */
+	const char *keyfile;
+	const char *username;
+	const char *password_file; /* needs username */
+};
+
+/*
+ * mx_cfg_broker_check - validate b: HOST:PORT into host/port (when b->broker
+ * is set), certificate and key together and only with a CA file, each
+ * file readable, a password file only with a user name; the password
+ * (trimmed, at most pwmax - 1 bytes, not empty) into password. Each
+ * problem goes to report (file "", line 0) naming the parameter,
+ * never the password. Returns the number of problems.
+ */
+int mx_cfg_broker_check(const struct mx_cfg_broker *b, char *host,
+    size_t hostlen, uint16_t *port, char *password, size_t pwmax,
+    mx_cfg_report_fn report, void *arg);
+
 /* mx_cfg_fini - free the strings the config owns; conf can be reused */
 void mx_cfg_fini(const struct mx_cfg_param *tab, void *conf);
 
