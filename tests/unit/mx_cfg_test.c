@@ -1039,6 +1039,51 @@ mx_cfg_test_secret(void **state)
 	assert_non_null(strstr(err, "cannot open"));
 }
 
+/* mx_cfg_test_broker - every broker problem named, the password read */
+static void
+mx_cfg_test_broker(void **state)
+{
+	struct mx_cfg_test_report r;
+	struct mx_cfg_broker b;
+	char host[64], pw[16], path[4200], nofile[4200];
+	uint16_t port = 0;
+
+	(void)state;
+	mx_cfg_test_path(path, sizeof(path), "pw");
+	mx_cfg_test_path(nofile, sizeof(nofile), "none");
+	mx_cfg_test_write(path, "s3cret\n", 7);
+	b = (struct mx_cfg_broker){"[::1]:8883", path, path, path, "u", path};
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(mx_cfg_broker_check(&b, host, sizeof(host), &port, pw,
+	                     sizeof(pw), mx_cfg_test_collect, &r),
+	    0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 8883);
+	assert_string_equal(pw, "s3cret");
+	/* everything wrong at once: each problem reported */
+	b = (struct mx_cfg_broker){"nohost", "", path, "", "", path};
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(mx_cfg_broker_check(&b, host, sizeof(host), &port, pw,
+	                     sizeof(pw), mx_cfg_test_collect, &r),
+	    4);
+	mx_cfg_test_has(&r, 0, 0, "broker: 'nohost' is not HOST:PORT");
+	mx_cfg_test_has(&r, 1, 0, "go together");
+	mx_cfg_test_has(&r, 2, 0, "needs broker_cafile");
+	mx_cfg_test_has(&r, 3, 0, "needs broker_username");
+	assert_string_equal(pw, "");
+	/* unreadable files; a password longer than the room */
+	mx_cfg_test_write(path, "0123456789abcdefXYZ", 19);
+	b = (struct mx_cfg_broker){"", nofile, "", "", "u", path};
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(mx_cfg_broker_check(&b, host, sizeof(host), &port, pw,
+	                     sizeof(pw), mx_cfg_test_collect, &r),
+	    2);
+	mx_cfg_test_has(&r, 0, 0, "broker_cafile: cannot read");
+	mx_cfg_test_has(&r, 1, 0, "broker_password_file:");
+	assert_null(strstr(r.msg[1], "0123")); /* never the password */
+	assert_int_equal(unlink(path), 0);
+}
+
 int
 main(void)
 {
@@ -1067,6 +1112,7 @@ main(void)
 	    cmocka_unit_test(mx_cfg_test_fini),
 	    cmocka_unit_test(mx_cfg_test_cli),
 	    cmocka_unit_test(mx_cfg_test_secret),
+	    cmocka_unit_test(mx_cfg_test_broker),
 	};
 
 	return cmocka_run_group_tests(
