@@ -794,8 +794,9 @@ edge_tel_on_message(
 		return;
 	r = edge_upd_handle(edge_tel.conf.upd, msg->topic, msg->payload,
 	    (size_t)msg->payloadlen, edge_tel_now_ms());
-	/* a new position is worth telling at once */
-	if (r == EDGE_UPD_SNAP_LOADED)
+	/* a new position is worth telling at once; so is a gap: the hub
+	 * answers a status that lags behind with a fresh snapshot */
+	if (r == EDGE_UPD_SNAP_LOADED || r == EDGE_UPD_GAP)
 		edge_tel.is_status_due = 1;
 	/*
 	 * The persistent session keeps the subscriptions of an earlier

@@ -58,17 +58,18 @@ struct hub_conf {
 	char *rule_proto_action;
 	char *rule_net_action;
 	char *rule_fp_action;
-	char *observe_rules;      /* rules whose new records start in observe */
-	char *telemetry_filter;   /* comma-separated subscription filters */
-	uint64_t batch_time;      /* ms between update batches */
-	uint64_t snapshot_time;   /* ms between snapshots */
-	uint64_t half_life;       /* counter decay, ms */
-	uint64_t record_ttl;      /* ms a rule's record lives unless renewed */
-	uint64_t counter_entries; /* counter keys per kind */
-	uint64_t store_map_size;  /* bytes */
-	uint64_t counter_map_size;  /* bytes */
-	uint64_t rule_score;        /* score of a rule's record */
-	uint64_t rule_trap_hits;    /* decayed trap hits; 0 = rule off */
+	char *observe_rules;    /* rules whose new records start in observe */
+	char *telemetry_filter; /* comma-separated subscription filters */
+	uint64_t batch_time;    /* ms between update batches */
+	uint64_t snapshot_time; /* ms between snapshots */
+	uint64_t snapshot_min_time; /* ms at least between asked snapshots */
+	uint64_t half_life;         /* counter decay, ms */
+	uint64_t record_ttl;       /* ms a rule's record lives unless renewed */
+	uint64_t counter_entries;  /* counter keys per kind */
+	uint64_t store_map_size;   /* bytes */
+	uint64_t counter_map_size; /* bytes */
+	uint64_t rule_score;       /* score of a rule's record */
+	uint64_t rule_trap_hits;   /* decayed trap hits; 0 = rule off */
 	uint64_t rule_dict_unknown; /* decayed unknown recipients; 0 = off */
 	uint64_t rule_dict_ratio;   /* percent of recipients unknown */
 	uint64_t rule_proto_hits;   /* decayed protocol violations; 0 = off */
@@ -89,7 +90,7 @@ struct hub_conf {
 	struct hub_rule_act act_trap, act_dict, act_proto, act_net, act_fp;
 	struct proto_key *sign_key; /* owned */
 	size_t n_filters;           /* telemetry filters, then feed/+ */
-	char filters[HUB_FILTERS_MAX + 1][PROTO_TOPIC_MAX];
+	char filters[HUB_FILTERS_MAX + 2][PROTO_TOPIC_MAX];
 	size_t n_feeds;
 	struct hub_feed feeds[HUB_FEEDS_MAX];
 };
@@ -139,6 +140,9 @@ enum hub_metric {
 	HUB_M_OBSERVE_HITS,     /* would-have-hits the edges reported */
 	HUB_M_BREAKER,          /* observe records revoked by the breaker */
 	HUB_M_PROMOTED,         /* observe records promoted to enforcing */
+	HUB_M_STATUS,           /* edge status messages read */
+	HUB_M_BAD_STATUS,       /* ... refused by the decoder */
+	HUB_M_SNAP_ASKED,       /* snapshots asked by a lagging edge */
 	HUB_M_SUBSCRIBED,       /* 1 once the broker acknowledged the
 	                           subscriptions of this session (gauge) */
 	HUB_M__COUNT

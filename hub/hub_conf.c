@@ -54,6 +54,8 @@ static const struct mx_cfg_param hub_conf_table[] = {
         "changes are published this often"},
     {"snapshot_time", MX_CFG_MS, HUB_CONF_OFF(snapshot_time), "5m", 100,
         86400000, NULL, "a full snapshot is published this often"},
+    {"snapshot_min_time", MX_CFG_MS, HUB_CONF_OFF(snapshot_min_time), "2s", 100,
+        3600000, NULL, "an edge that lags gets a snapshot, at most this often"},
     {"half_life", MX_CFG_MS, HUB_CONF_OFF(half_life), "1h", 1000, 2592000000u,
         NULL, "counters halve in this time"},
     {"record_ttl", MX_CFG_MS, HUB_CONF_OFF(record_ttl), "6h", 1000, 2592000000u,
@@ -221,6 +223,9 @@ hub_conf_filters(struct hub_conf *c)
 	}
 	snprintf(c->filters[c->n_filters++], PROTO_TOPIC_MAX, "%s",
 	    PROTO_TOPIC_PREFIX "feed/+");
+	/* edges' positions: a lagging one is answered with a snapshot */
+	snprintf(c->filters[c->n_filters++], PROTO_TOPIC_MAX, "%s",
+	    PROTO_TOPIC_PREFIX "status/+");
 	return 0;
 }
 

@@ -132,6 +132,6 @@ hub_feed_submit(const struct hub_conf *c, struct hub_state *st,
 	}
 	hub_metrics_inc(HUB_M_FEED_ACCEPTED);
 	hub_metrics_add(HUB_M_FEED_RECORDS, (int64_t)x.applied);
-	mx_info("feed %s: serial %llu from %s: %zu records merged", source,
+	mx_info("feed %s: serial %llu from %s: %zu records accepted", source,
 	    (unsigned long long)h.serial, x.who, x.applied);
 }

@@ -45,6 +45,8 @@
 #define HUB_KEEPALIVE_S 30       /* MQTT keepalive */
 #define HUB_SWEEP_MS 60000       /* expired records and idle counters */
 #define HUB_STOP_MS 5000         /* final flush at exit, at most */
+#define HUB_LOOP_SEQS 4096       /* publish times kept, by seq */
+#define HUB_LAG_MS 2000          /* an edge this late on a seq lags */
 
 /* a signed payload waiting for the broker */
 struct hub_loop_msg {
@@ -66,7 +68,10 @@ static struct {
 	uint64_t next_flush_ms, next_snap_ms, next_sweep_ms, next_promote_ms;
 	int is_snapshot_due;
 	int sub_mid; /* message id of the session's SUBSCRIBE */
-	char *filters[HUB_FILTERS_MAX + 1]; /* views of c->filters */
+	char *filters[HUB_FILTERS_MAX + 2]; /* views of c->filters */
+	uint64_t last_snap_ms;           /* monotonic ms of the last snapshot */
+	uint64_t pub_seq[HUB_LOOP_SEQS]; /* when each recent seq went out */
+	uint64_t pub_ms[HUB_LOOP_SEQS];
 	struct hub_loop_msg outq[HUB_OUTQ_MAX];
 	size_t oq_head, oq_n;
 } hub_loop;
@@ -167,6 +172,88 @@ hub_loop_publish_now(
 		hub_loop_enqueue(NULL, topic, p, len, retain);
 }
 
+/*
+ * hub_loop_flush - commit the counters and the open batch; batches go to
+ * the queue (safe inside a libmosquitto callback) and each new seq's
+ * time is kept for hub_loop_lags
+ */
+static void
+hub_loop_flush(void)
+{
+	uint64_t before = hub_state_seq(hub_loop.st), now = hub_loop_mono_ms();
+	uint64_t s;
+
+	hub_ingest_commit(hub_loop.g);
+	hub_state_flush(hub_loop.st, hub_loop_enqueue, NULL);
+	for (s = before + 1; s <= hub_state_seq(hub_loop.st); s++) {
+		hub_loop.pub_seq[s % HUB_LOOP_SEQS] = s;
+		hub_loop.pub_ms[s % HUB_LOOP_SEQS] = now;
+	}
+}
+
+/*
+ * hub_loop_lags - is an edge at (epoch, seq) of this hub behind: another
+ * epoch, or a seq whose successor went out more than HUB_LAG_MS ago (or
+ * so long ago that its time is no longer kept)
+ */
+static int
+hub_loop_lags(uint64_t epoch, uint64_t seq)
+{
+	uint64_t cur = hub_state_seq(hub_loop.st), next = seq + 1;
+	size_t i = next % HUB_LOOP_SEQS;
+
+	if (epoch != hub_state_epoch(hub_loop.st))
+		return 1;
+	if (seq >= cur)
+		return 0;
+	if (hub_loop.pub_seq[i] != next)
+		return 1;
+	return hub_loop_mono_ms() > hub_loop.pub_ms[i] + HUB_LAG_MS;
+}
+
+/*
+ * hub_loop_status - an edge's retained status: when its position for this
+ * hub lags (it missed batches it cannot get again: a broker that lost its
+ * session, a gap), publish a snapshot, at most every snapshot_min_time
+ */
+static void
+hub_loop_status(const uint8_t *p, size_t len)
+{
+	struct proto_status st;
+	const char *id = hub_loop.c->hub_id;
+	uint64_t due;
+	size_t i;
+
+	if (len == 0)
+		return; /* a cleared retained status */
+	if (proto_status_decode(p, len, &st) != 0) {
+		hub_metrics_inc(HUB_M_BAD_STATUS);
+		return;
+	}
+	hub_metrics_inc(HUB_M_STATUS);
+	if (st.state == PROTO_EDGE_OFFLINE)
+		return;
+	for (i = 0; i < st.n_hubs; i++) {
+		const struct proto_hub_pos *h = &st.hubs[i];
+
+		if (h->hub_id.len != strlen(id) ||
+		    memcmp(h->hub_id.p, id, h->hub_id.len) != 0 ||
+		    !hub_loop_lags(h->epoch, h->seq))
+			continue;
+		due = hub_loop.last_snap_ms + hub_loop.c->snapshot_min_time;
+		if (due < hub_loop.next_snap_ms) {
+			hub_loop.next_snap_ms = due;
+			hub_metrics_inc(HUB_M_SNAP_ASKED);
+			mx_info("edge %.*s lags at epoch %llu seq %llu (hub at "
+			        "%llu): snapshot due",
+			    (int)st.edge_id.len, (const char *)st.edge_id.p,
+			    (unsigned long long)h->epoch,
+			    (unsigned long long)h->seq,
+			    (unsigned long long)hub_state_seq(hub_loop.st));
+		}
+	}
+}
+
 /* hub_loop_on_message - one message: route it by its topic */
 static void
 hub_loop_on_message(
@@ -183,6 +270,9 @@ hub_loop_on_message(
 		return;
 	}
 	switch (t.kind) {
+	case PROTO_TOPIC_STATUS:
+		hub_loop_status(msg->payload, (size_t)msg->payloadlen);
+		break;
 	case PROTO_TOPIC_TELEMETRY:
 		hub_ingest_telemetry(hub_loop.g, t.pop, t.id, msg->payload,
 		    (size_t)msg->payloadlen, hub_loop_now_ms());
@@ -190,8 +280,14 @@ hub_loop_on_message(
 	case PROTO_TOPIC_FEED:
 		hub_feed_submit(hub_loop.c, hub_loop.st, t.id, msg->payload,
 		    (size_t)msg->payloadlen);
-		/* an analyst's change goes out now, not at the next tick */
-		hub_loop.next_flush_ms = 0;
+		/*
+		 * Committed before this callback returns: an analyst's
+		 * change goes out now, and the window in which a crash loses
+		 * a submission the broker saw acknowledged is as short as
+		 * libmosquitto allows (it acknowledges QoS 1 before calling
+		 * us; submitters resend until they see the change).
+		 */
+		hub_loop_flush();
 		break;
 	default:
 		hub_metrics_inc(HUB_M_BAD_TOPIC);
@@ -327,8 +423,7 @@ hub_loop_timers(void)
 	uint64_t now = hub_loop_mono_ms();
 
 	if (now >= hub_loop.next_flush_ms) {
-		hub_ingest_commit(hub_loop.g);
-		hub_state_flush(hub_loop.st, hub_loop_enqueue, NULL);
+		hub_loop_flush();
 		hub_loop.next_flush_ms = now + hub_loop.c->batch_time;
 	}
 	hub_loop_drain();
@@ -341,9 +436,10 @@ hub_loop_timers(void)
 	    (hub_loop.is_snapshot_due || now >= hub_loop.next_snap_ms)) {
 		hub_loop.is_snapshot_due = 0;
 		if (hub_state_snapshot(
-		        hub_loop.st, hub_loop_publish_now, NULL) == 0)
+		        hub_loop.st, hub_loop_publish_now, NULL) == 0) {
+			hub_loop.last_snap_ms = now;
 			hub_loop.next_snap_ms = now + hub_loop.c->snapshot_time;
-		else
+		} else
 			hub_loop.next_snap_ms = now + 1000; /* try again soon */
 	}
 	if (hub_loop.c->observe_time > 0 && now >= hub_loop.next_promote_ms) {
@@ -366,8 +462,7 @@ hub_loop_final(void)
 {
 	uint64_t end = hub_loop_mono_ms() + HUB_STOP_MS;
 
-	hub_ingest_commit(hub_loop.g);
-	hub_state_flush(hub_loop.st, hub_loop_enqueue, NULL);
+	hub_loop_flush();
 	while (hub_loop.oq_n > 0 && hub_loop_mono_ms() < end) {
 		hub_loop_drain();
 		hub_loop_network(20);

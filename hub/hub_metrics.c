@@ -62,6 +62,9 @@ static const struct mx_metric_def hub_metrics_names[HUB_M__COUNT] = {
     [HUB_M_OBSERVE_HITS] = {"mxhub_observe_hits_total", "counter"},
     [HUB_M_BREAKER] = {"mxhub_breaker_revokes_total", "counter"},
     [HUB_M_PROMOTED] = {"mxhub_observe_promoted_total", "counter"},
+    [HUB_M_STATUS] = {"mxhub_edge_status_total", "counter"},
+    [HUB_M_BAD_STATUS] = {"mxhub_refused_total{reason=\"status\"}", "counter"},
+    [HUB_M_SNAP_ASKED] = {"mxhub_snapshots_asked_total", "counter"},
     [HUB_M_SUBSCRIBED] = {"mxhub_broker_subscribed", "gauge"},
 };
 
