@@ -1262,6 +1262,8 @@ edge_tel_client(int is_persistent)
 	edge_tel.is_persistent = is_persistent;
 	mosquitto_int_option(
 	    edge_tel.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	/* small messages (a status, an update's PUBACK) go at once */
+	mosquitto_int_option(edge_tel.mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_connect_callback_set(edge_tel.mosq, edge_tel_on_connect);
 	mosquitto_disconnect_callback_set(
 	    edge_tel.mosq, edge_tel_on_disconnect);

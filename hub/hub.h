@@ -62,8 +62,9 @@ struct hub_conf {
 	char *telemetry_filter; /* comma-separated subscription filters */
 	uint64_t batch_time;    /* ms between update batches */
 	uint64_t snapshot_time; /* ms between snapshots */
-	uint64_t snapshot_min_time; /* ms at least between asked snapshots */
-	uint64_t half_life;         /* counter decay, ms */
+	uint64_t snapshot_min_time;   /* ms at least between asked snapshots */
+	uint64_t half_life;           /* counter decay, ms */
+	uint64_t counter_commit_time; /* ms between counter commits */
 	uint64_t record_ttl;       /* ms a rule's record lives unless renewed */
 	uint64_t counter_entries;  /* counter keys per kind */
 	uint64_t store_map_size;   /* bytes */

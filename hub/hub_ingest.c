@@ -342,33 +342,41 @@ hub_ingest_rcpt(struct hub_ingest *g, const char *pop, size_t poplen,
 	uint8_t ckey[HUB_CTR_KEY_MAX];
 	char key[PROTO_KEY_MAX + 1], reason[96];
 	struct hub_rule_act act = {PROTO_ACT_REJECT, 0};
-	size_t klen;
+	size_t klen, clen = r->hash.len + r->domain.len;
 
 	if (g->c->rule_rcpt_unknown == 0 ||
 	    (r->result != PROTO_RCPT_OK && r->result != PROTO_RCPT_UNKNOWN) ||
-	    r->hash.len + r->domain.len > HUB_CTR_KEY_MAX ||
-	    proto_key_domain((const char *)r->domain.p, r->domain.len,
+	    clen > HUB_CTR_KEY_MAX)
+		return;
+	memcpy(ckey, r->hash.p, r->hash.len);
+	memcpy(ckey + r->hash.len, r->domain.p, r->domain.len);
+	/*
+	 * An accepted answer is the common case: it only matters for a
+	 * recipient some destination called unknown (its entry still holds
+	 * unknown answers), whose directory entry it revokes at once: the
+	 * destination's answer always wins. Accepted recipients make no
+	 * entries, so the counters hold only recipients called unknown.
+	 */
+	if (r->result == PROTO_RCPT_OK &&
+	    (hub_ctr_get(g->ctr, HUB_CK_RCPT, ckey, clen, g->now_ms, &v) != 0 ||
+	        v.v[HUB_CF_UNKNOWN] < 0.5))
+		return;
+	if (proto_key_domain((const char *)r->domain.p, r->domain.len,
 	        (uint8_t *)key, &klen) != 0 ||
 	    hub_ingest_dir_key(r, key, sizeof(key), &klen) != 0)
 		return; /* a domain that is not one is not listed */
-	memcpy(ckey, r->hash.p, r->hash.len);
-	memcpy(ckey + r->hash.len, r->domain.p, r->domain.len);
-	memset(&d, 0, sizeof(d));
-	d.add[HUB_CF_RCPT] = 1;
-	d.add[HUB_CF_UNKNOWN] = r->result == PROTO_RCPT_UNKNOWN;
-	if (r->result == PROTO_RCPT_UNKNOWN) {
-		d.item[HUB_CS_POPS] = (const uint8_t *)pop;
-		d.item_len[HUB_CS_POPS] = poplen;
-	}
-	if (hub_ingest_update(
-	        g, HUB_CK_RCPT, ckey, r->hash.len + r->domain.len, &d, &v) != 0)
-		return;
 	if (r->result == PROTO_RCPT_OK) {
-		/* the destination's answer always wins */
 		hub_ingest_revoke(g, PROTO_KIND_RCPT_POLICY, (uint8_t *)key,
 		    klen, "rcpt", "a destination accepted it");
 		return;
 	}
+	memset(&d, 0, sizeof(d));
+	d.add[HUB_CF_RCPT] = 1;
+	d.add[HUB_CF_UNKNOWN] = 1;
+	d.item[HUB_CS_POPS] = (const uint8_t *)pop;
+	d.item_len[HUB_CS_POPS] = poplen;
+	if (hub_ingest_update(g, HUB_CK_RCPT, ckey, clen, &d, &v) != 0)
+		return;
 	if (!hub_ingest_reached(
 	        g, v.v[HUB_CF_UNKNOWN], g->c->rule_rcpt_unknown))
 		return;
@@ -534,6 +542,22 @@ hub_ingest_promote(struct hub_ingest *g, uint64_t now_ms)
 	mx_free(d.recs);
 }
 
+/* hub_ingest_fresh - a rule's record of (kind, key) past no renewal */
+static int
+hub_ingest_fresh(struct hub_ingest *g, int kind, const uint8_t *key, size_t len,
+    const char *src)
+{
+	struct proto_record r;
+	uint64_t now_s = g->now_ms / 1000u;
+
+	if (hub_state_get(g->st, kind, key, len, &r) != 0)
+		return 0;
+	if (r.source_len != strlen(src) || memcmp(r.source, src, r.source_len))
+		return 1; /* an analyst's or feed's: it stands, nothing to do */
+	return r.expires == 0 ||
+	       r.expires >= now_s + g->c->record_ttl / 1000u / 2;
+}
+
 /*
  * hub_ingest_fp_rule - a fingerprint band seen from rule_fp_sources
  * distinct sources that also hit rule_fp_traps spam traps: every band key
@@ -554,6 +578,11 @@ hub_ingest_fp_rule(struct hub_ingest *g, const struct proto_event *ev,
 	        (double)g->c->rule_fp_sources ||
 	    !hub_ingest_reached(g, v->v[HUB_CF_TRAP], g->c->rule_fp_traps))
 		return 0;
+	/* a campaign already listed: its first band's record is fresh, so
+	 * are the others (they were made together) */
+	if (ev->n_fps > 0 && hub_ingest_fresh(g, PROTO_KIND_FP, ev->fps[0].p,
+	                         ev->fps[0].len, "rule:fp"))
+		return 1;
 	snprintf(reason, sizeof(reason),
 	    "bulk fingerprint: %.0f sources, %.1f trap hits",
 	    v->distinct[HUB_CS_SOURCES], v->v[HUB_CF_TRAP]);
@@ -659,6 +688,21 @@ hub_ingest_set(struct hub_ingest *g, int kind, const uint8_t *key, size_t len,
 	hub_ingest_update(g, kind, key, len, &d, NULL);
 }
 
+/* hub_ingest_rcpt_item - a recipient's distinct-set item: hash and
+ * domain, the domain cut to the item bound; returns its length */
+static size_t
+hub_ingest_rcpt_item(
+    const struct proto_ev_rcpt *r, uint8_t item[HUB_CTR_ITEM_MAX])
+{
+	size_t dl = r->domain.len;
+
+	if (r->hash.len + dl > HUB_CTR_ITEM_MAX)
+		dl = HUB_CTR_ITEM_MAX - r->hash.len;
+	memcpy(item, r->hash.p, r->hash.len);
+	memcpy(item + r->hash.len, r->domain.p, dl);
+	return r->hash.len + dl;
+}
+
 /* hub_ingest_event - one decoded event into the counters */
 static int
 hub_ingest_event(void *arg, const struct proto_telemetry_hdr *h,
@@ -698,19 +742,17 @@ hub_ingest_event(void *arg, const struct proto_telemetry_hdr *h,
 	for (i = 0; i < ev->n_rcpts && i < HUB_INGEST_DIR; i++)
 		hub_ingest_rcpt(
 		    g, (const char *)h->pop.p, h->pop.len, &ev->rcpts[i]);
+	/* the first recipient rides on the IP's one update */
+	if (ev->n_rcpts > 0)
+		d.item_len[HUB_CS_RCPTS] =
+		    hub_ingest_rcpt_item(&ev->rcpts[0], item);
+	d.item[HUB_CS_RCPTS] = ev->n_rcpts > 0 ? item : NULL;
 	if (hub_ingest_update(g, HUB_CK_IP, ip, iplen, &d, &v) == 0) {
-		for (i = 0; i < ev->n_rcpts && i < HUB_INGEST_RCPTS; i++) {
-			const struct proto_ev_rcpt *r = &ev->rcpts[i];
+		for (i = 1; i < ev->n_rcpts && i < HUB_INGEST_RCPTS; i++) {
+			size_t n = hub_ingest_rcpt_item(&ev->rcpts[i], item);
 
-			size_t dl = r->domain.len;
-
-			/* hash and domain, the domain cut to the item bound */
-			if (r->hash.len + dl > HUB_CTR_ITEM_MAX)
-				dl = HUB_CTR_ITEM_MAX - r->hash.len;
-			memcpy(item, r->hash.p, r->hash.len);
-			memcpy(item + r->hash.len, r->domain.p, dl);
-			hub_ingest_set(g, HUB_CK_IP, ip, iplen, HUB_CS_RCPTS,
-			    item, r->hash.len + dl);
+			hub_ingest_set(
+			    g, HUB_CK_IP, ip, iplen, HUB_CS_RCPTS, item, n);
 		}
 		hub_ingest_ip_rules(g, ip, iplen, &v);
 		hub_ingest_breaker(g, ev, &v);

@@ -66,6 +66,7 @@ static struct {
 	int refused_rc;
 	uint64_t next_try_ms, backoff_ms, deadline_ms;
 	uint64_t next_flush_ms, next_snap_ms, next_sweep_ms, next_promote_ms;
+	uint64_t next_counters_ms;
 	int is_snapshot_due;
 	int sub_mid; /* message id of the session's SUBSCRIBE */
 	char *filters[HUB_FILTERS_MAX + 2]; /* views of c->filters */
@@ -183,7 +184,6 @@ hub_loop_flush(void)
 	uint64_t before = hub_state_seq(hub_loop.st), now = hub_loop_mono_ms();
 	uint64_t s;
 
-	hub_ingest_commit(hub_loop.g);
 	hub_state_flush(hub_loop.st, hub_loop_enqueue, NULL);
 	for (s = before + 1; s <= hub_state_seq(hub_loop.st); s++) {
 		hub_loop.pub_seq[s % HUB_LOOP_SEQS] = s;
@@ -426,6 +426,13 @@ hub_loop_timers(void)
 		hub_loop_flush();
 		hub_loop.next_flush_ms = now + hub_loop.c->batch_time;
 	}
+	/* counters are evidence, committed on their own (longer) period:
+	 * a commit writes every page the window touched */
+	if (now >= hub_loop.next_counters_ms) {
+		hub_ingest_commit(hub_loop.g);
+		hub_loop.next_counters_ms =
+		    now + hub_loop.c->counter_commit_time;
+	}
 	hub_loop_drain();
 	if (hub_loop_snap_asked) {
 		hub_loop_snap_asked = 0;
@@ -495,6 +502,9 @@ hub_loop_mqtt_new(struct hub_conf *c)
 	hub_loop.m = mosquitto_new(id, false, NULL);
 	if (hub_loop.m == NULL)
 		return MX_EIO;
+	/* an update is one small write: Nagle would hold it for the
+	 * broker's delayed ACK (~40 ms a hop) */
+	mosquitto_int_option(hub_loop.m, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_connect_callback_set(hub_loop.m, hub_loop_on_connect);
 	mosquitto_message_callback_set(hub_loop.m, hub_loop_on_message);
 	mosquitto_subscribe_callback_set(hub_loop.m, hub_loop_on_subscribe);

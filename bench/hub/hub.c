@@ -63,15 +63,16 @@
 #define BENCH_SWEEP_MS 60000           /* the daemon sweeps this often */
 
 struct bench_opts {
-	uint64_t events;   /* events per pass */
-	uint64_t batch;    /* events per batch */
-	uint64_t ips;      /* client address pool */
-	uint64_t rate;     /* simulated events/s; 0 = wall clock */
-	uint64_t flush_ms; /* flush period on the clock */
-	uint64_t rounds;   /* rounds (round 1 on an empty store) */
-	uint64_t seed;     /* generator seed */
-	const char *dir;   /* data dir, or NULL for a temporary one */
-	int is_keep;       /* keep the data dir */
+	uint64_t events;            /* events per pass */
+	uint64_t batch;             /* events per batch */
+	uint64_t ips;               /* client address pool */
+	uint64_t rate;              /* simulated events/s; 0 = wall clock */
+	uint64_t flush_ms;          /* flush period on the clock */
+	uint64_t counter_commit_ms; /* counters committed this often (conf) */
+	uint64_t rounds;            /* rounds (round 1 on an empty store) */
+	uint64_t seed;              /* generator seed */
+	const char *dir;            /* data dir, or NULL for a temporary one */
+	int is_keep;                /* keep the data dir */
 	int n_hub_args;
 	char *hub_args[BENCH_HUB_ARGS];
 };
@@ -260,11 +261,16 @@ bench_baseline(const struct bench_opts *o, uint64_t first_batch, uint64_t t0_ms,
 	return rc;
 }
 
-/* bench_flush - the daemon's flush: counters, then records */
+/*
+ * bench_flush - the daemon's flush: the records every flush, the counters
+ * on their own period (counter_commit_time; counters true: now)
+ */
 static void
-bench_flush(struct hub_ingest *in, struct hub_state *st, struct bench_pub *pub)
+bench_flush(struct hub_ingest *in, struct hub_state *st, struct bench_pub *pub,
+    int counters)
 {
-	hub_ingest_commit(in);
+	if (counters)
+		hub_ingest_commit(in);
 	if (hub_state_flush(st, bench_count, pub) != 0)
 		fprintf(stderr, "bench_hub: flush failed (counted)\n");
 }
@@ -286,7 +292,7 @@ bench_ingest(const struct bench_opts *o, struct hub_ingest *in,
 	struct bench_time gen = {0, 0, 0};
 	struct mx_buf buf;
 	const char *edge, *pop;
-	uint64_t done = 0, now, next_flush, next_sweep;
+	uint64_t done = 0, now, next_flush, next_sweep, next_counters;
 	int rc = 0;
 
 	bench_tel_init(&g, &to);
@@ -295,6 +301,7 @@ bench_ingest(const struct bench_opts *o, struct hub_ingest *in,
 	now = bench_clock(o, t0_ms, 0);
 	next_flush = now + o->flush_ms;
 	next_sweep = now + BENCH_SWEEP_MS;
+	next_counters = now + o->counter_commit_ms;
 	while (done < o->events) {
 		now = bench_clock(o, t0_ms, done);
 		bench_start(&m);
@@ -309,7 +316,9 @@ bench_ingest(const struct bench_opts *o, struct hub_ingest *in,
 		now = bench_clock(o, t0_ms, done);
 		if (now >= next_flush) {
 			bench_start(&m);
-			bench_flush(in, st, pub);
+			bench_flush(in, st, pub, now >= next_counters);
+			if (now >= next_counters)
+				next_counters = now + o->counter_commit_ms;
 			if (now >= next_sweep) {
 				hub_state_sweep(st);
 				hub_ingest_sweep(in, now);
@@ -321,7 +330,7 @@ bench_ingest(const struct bench_opts *o, struct hub_ingest *in,
 		}
 	}
 	bench_start(&m);
-	bench_flush(in, st, pub);
+	bench_flush(in, st, pub, 1);
 	bench_stop(&m, tf);
 	++*flushes;
 	mx_buf_fini(&buf);
@@ -644,6 +653,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_hub: hub configuration refused\n");
 		goto out;
 	}
+	o.counter_commit_ms = c->counter_commit_time;
 	printf("bench_hub: %llu events per round in batches of %llu, %llu "
 	       "client addresses, clock %s, flush every %llu ms %s, %llu "
 	       "rounds, data dir %s\n",
@@ -657,7 +667,7 @@ main(int argc, char **argv)
 		printf("  simulated rate %llu events/s: %llu events per "
 		       "counters transaction\n",
 		    (unsigned long long)o.rate,
-		    (unsigned long long)(o.rate * o.flush_ms / 1000u));
+		    (unsigned long long)(o.rate * o.counter_commit_ms / 1000u));
 	for (r = 0; r < o.rounds; r++)
 		if (bench_round(&o, c, r) != 0)
 			goto out;

@@ -474,6 +474,8 @@ class Broker:
         lines = ["listener %d 127.0.0.1" % self.port,
                  "allow_anonymous %s" % ("true" if anonymous else "false"),
                  "persistence false",
+                 # forwarding at once (mosquitto waits for ACKs otherwise)
+                 "set_tcp_nodelay true",
                  # as root, mosquitto would drop to its own user, which
                  # cannot read the test's files
                  "user %s" % pwd.getpwuid(os.geteuid()).pw_name,
