@@ -2,7 +2,7 @@
 mxedge to a real destination sink, printing what happened to each message.
 
 Usage: python3 ops/demo.py EDGE_PORT SINK_PORT METRICS_PORT MXCACHE DATA_DIR
-                          BROKER_PORT HUB_METRICS_PORT ANALYST_KEY
+                          BROKER_PORT HUB_METRICS_PORT ANALYST_KEY EDGE_B_PORT
 Exits non-zero when any step did not get the reply it should, so the
 stack command doubles as a smoke test.
 """
@@ -20,6 +20,7 @@ EDGE, SINK, METRICS = (int(a) for a in sys.argv[1:4])
 MXCACHE, CACHE_DIR = sys.argv[4], sys.argv[5]
 BROKER, HUB_METRICS = int(sys.argv[6]), int(sys.argv[7])
 ANALYST_KEY = sys.argv[8]
+EDGE_B = int(sys.argv[9])
 HOST = "127.0.0.1"
 
 MSG = ("From: <alice@partner.test>\r\nTo: <{rcpt}>\r\n"
@@ -127,9 +128,9 @@ check("destination down for its domain",
 
 
 
-def greeting(ip):
+def greeting(ip, port=None):
     """The first reply a session from ip gets."""
-    s = socket.create_connection((HOST, EDGE), timeout=10,
+    s = socket.create_connection((HOST, port or EDGE), timeout=10,
                                  source_address=(ip, 0))
     try:
         return s.recv(512).decode(errors="replace").splitlines()[0]
@@ -182,6 +183,86 @@ analyst_block("127.0.0.77", int(time.time()))
 g, ms = until_refused("127.0.0.77")
 check("127.0.0.77 after an analyst block", g, "554 5.7.1",
       "signed feed submission, enforced after %.0f ms" % ms)
+
+CAMPAIGN = (
+    "Dear {name},\r\n\r\n"
+    "You have been selected to receive an exclusive offer on premium "
+    "watches and luxury handbags at ninety percent off the retail price. "
+    "Order today from our trusted online store before this limited time "
+    "offer expires forever. Your personal coupon code is {code} and it is "
+    "valid until {date}.\r\n\r\n"
+    "Visit http://shop.offers.test/r/{code} to claim your discount now."
+    "\r\n\r\nBest regards,\r\nThe Premium Deals Team\r\n")
+NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi"]
+
+
+def campaign_copy(port, ip, i, rcpts):
+    """One personalised copy of the campaign from ip; the final reply
+    (or the refusal that stopped it)."""
+    try:
+        s = smtplib.SMTP(HOST, port, timeout=10, source_address=(ip, 0))
+    except smtplib.SMTPConnectError as e:
+        return "%d %s" % (e.smtp_code, e.smtp_error.decode(errors="replace"))
+    try:
+        s.ehlo("mailer%d.deals.test" % i)
+        s.mail("offers@deals.test")
+        ok = [r for r in rcpts if s.rcpt(r)[0] == 250]
+        if not ok:
+            return "550 no recipient"
+        body = ("From: Premium Deals <offers@deals.test>\r\nTo: <%s>\r\n"
+                "Subject: exclusive offer for %s\r\n\r\n" % (
+                    ok[0], NAMES[i % 8]) + CAMPAIGN.format(
+                    name=NAMES[i % 8], code="C%05d" % (i * 7919),
+                    date="%d May" % (1 + i % 28)))
+        try:
+            code, text = s.data(body.encode())
+        except smtplib.SMTPDataError as e:
+            code, text = e.smtp_code, e.smtp_error
+        return "%d %s" % (code, text.decode(errors="replace"))
+    except smtplib.SMTPServerDisconnected:
+        return "554 refused at connect"
+    finally:
+        try:
+            s.quit()
+        except Exception:
+            pass
+
+
+print()
+print("a spam campaign at both POPs: personalised copies; the first three "
+      "senders also write to a spam trap")
+t0 = time.time()
+# (three senders of one /24: the network is not listed, so 127.0.0.1,
+# the address the stack's try-it commands use, stays clean)
+for i, (port, ip) in enumerate([(EDGE, "127.0.8.1"), (EDGE_B, "127.0.8.2"),
+                                (EDGE, "127.0.8.3")]):
+    r = campaign_copy(port, ip, i, ["user%d@example.com" % i,
+                                    "trap@example.com"])
+    check("copy %d from %s (POP %s)" % (i + 1, ip, "ab"[i % 2]), r, "250",
+          "no record yet: delivered; the trap tells the hub")
+leak, stopped = 3, None
+for i in range(3, 100):
+    port = (EDGE, EDGE_B)[i % 2]
+    r = campaign_copy(port, "127.0.9.%d" % i, i, ["user%d@example.com" % i])
+    if r.startswith("550"):
+        stopped = (i, port, r)
+        break
+    leak += 1
+    time.sleep(0.02)
+if stopped is None:
+    check("the campaign is stopped", "not stopped", "550")
+else:
+    i, port, r = stopped
+    check("copy %d from a fresh source (POP %s)" % (
+        i + 1, "a" if port == EDGE else "b"), r, "550 5.7.1",
+        "stopped %.0f ms after the first copy; %d copies got through" % (
+            (time.time() - t0) * 1000, leak))
+    r = campaign_copy((EDGE_B, EDGE)[i % 2], "127.0.2.1", 500,
+                      ["user@example.com"])
+    check("the next copy at the other POP", r, "550 5.7.1",
+          "the hub's fp records reached both edges")
+check("a trap sender connects again at POP b", greeting("127.0.8.1",
+      EDGE_B), "554 5.7.1", "rule:trap, published to every POP")
 
 print()
 print("what mxedge counted (GET /metrics):")
