@@ -568,9 +568,6 @@ edge_conf_default_id(struct edge_conf *c)
 	c->edge_id = mx_strdup(id);
 }
 
-static void edge_conf_report(
-    void *arg, const char *file, unsigned line, const char *msg);
-
 /* edge_conf_telemetry - check the telemetry parameters, read the files */
 static int
 edge_conf_telemetry(struct edge_conf *c)
@@ -602,7 +599,7 @@ edge_conf_telemetry(struct edge_conf *c)
 
 		problems += mx_cfg_broker_check(&b, c->broker_host,
 		    sizeof(c->broker_host), &c->broker_port, buf, sizeof(buf),
-		    edge_conf_report, NULL);
+		    mx_cfg_report_stderr, NULL);
 		if (buf[0] != '\0')
 			c->broker_password = mx_strndup(buf, strlen(buf));
 		explicit_bzero(buf, sizeof(buf));
@@ -625,19 +622,6 @@ edge_conf_telemetry(struct edge_conf *c)
 		explicit_bzero(buf, sizeof(buf));
 	}
 	return problems;
-}
-
-/* edge_conf_report - print one config file problem */
-static void
-edge_conf_report(void *arg, const char *file, unsigned line, const char *msg)
-{
-	(void)arg;
-	if (file[0] == '\0')
-		fprintf(stderr, "%s\n", msg); /* msg names the parameter */
-	else if (line > 0)
-		fprintf(stderr, "%s:%u: %s\n", file, line, msg);
-	else
-		fprintf(stderr, "%s: %s\n", file, msg);
 }
 
 /* edge_conf_tls - build the inbound and downstream TLS contexts */
@@ -734,7 +718,7 @@ edge_conf_load(int argc, char **argv, int *check_only)
 	if (mx_cfg_init(edge_conf_table, c, err, sizeof(err)) != 0)
 		mx_panic("edge_conf_table default: %s", err);
 	problems = mx_cfg_load_cli(
-	    edge_conf_table, c, argc, argv, edge_conf_report, NULL, &cli);
+	    edge_conf_table, c, argc, argv, mx_cfg_report_stderr, NULL, &cli);
 	if (cli.is_help) {
 		mx_cfg_usage(edge_conf_table,
 		    "usage: mxedge [-c FILE] [-f] [-v] [--check-config] "

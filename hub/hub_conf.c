@@ -155,19 +155,6 @@ hub_conf_feed_fn(void *conf, const char *value, char *err, size_t errlen)
 	return 0;
 }
 
-/* hub_conf_report - print one config problem */
-static void
-hub_conf_report(void *arg, const char *file, unsigned line, const char *msg)
-{
-	(void)arg;
-	if (file[0] == '\0')
-		fprintf(stderr, "%s\n", msg); /* msg names the parameter */
-	else if (line > 0)
-		fprintf(stderr, "%s:%u: %s\n", file, line, msg);
-	else
-		fprintf(stderr, "%s: %s\n", file, msg);
-}
-
 /* hub_conf_action - a rule action name: reject, tempfail, tag, score */
 static int
 hub_conf_action(
@@ -271,7 +258,7 @@ hub_conf_check(struct hub_conf *c)
 
 		problems += mx_cfg_broker_check(&b, c->broker_host,
 		    sizeof(c->broker_host), &c->broker_port, c->broker_password,
-		    sizeof(c->broker_password), hub_conf_report, NULL);
+		    sizeof(c->broker_password), mx_cfg_report_stderr, NULL);
 	}
 	problems += hub_conf_action("rule_trap_action", c->rule_trap_action,
 	    c->rule_score, &c->act_trap);
@@ -321,7 +308,7 @@ hub_conf_load(int argc, char **argv, int *check_only)
 	if (mx_cfg_init(hub_conf_table, c, err, sizeof(err)) != 0)
 		mx_panic("hub_conf_table default: %s", err);
 	problems = mx_cfg_load_cli(
-	    hub_conf_table, c, argc, argv, hub_conf_report, NULL, &cli);
+	    hub_conf_table, c, argc, argv, mx_cfg_report_stderr, NULL, &cli);
 	if (cli.is_help) {
 		mx_cfg_usage(hub_conf_table,
 		    "usage: mxhub [-c FILE] [-f] [-v] [--check-config] "

@@ -628,3 +628,17 @@ mx_cfg_broker_check(const struct mx_cfg_broker *b, char *host, size_t hostlen,
 		                      b->password_file);
 	return problems;
 }
+
+/* mx_cfg_report_stderr - one problem on stderr */
+void
+mx_cfg_report_stderr(
+    void *arg, const char *file, unsigned line, const char *msg)
+{
+	(void)arg;
+	if (file[0] == '\0')
+		fprintf(stderr, "%s\n", msg);
+	else if (line > 0)
+		fprintf(stderr, "%s:%u: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
+}

@@ -121,6 +121,14 @@ struct mx_cfg_cli {
 int mx_cfg_load_cli(const struct mx_cfg_param *tab, void *conf, int argc,
     char **argv, mx_cfg_report_fn report, void *arg, struct mx_cfg_cli *cli);
 
+/*
+ * mx_cfg_report_stderr - an mx_cfg_report_fn for programs: "FILE:LINE:
+ * msg", "FILE: msg" for line 0, and msg alone when file is "" (a message
+ * that names its parameter itself)
+ */
+void mx_cfg_report_stderr(
+    void *arg, const char *file, unsigned line, const char *msg);
+
 /* mx_cfg_usage - one line per parameter (option, help, default) to out */
 void mx_cfg_usage(const struct mx_cfg_param *tab, const char *usage, FILE *out);
 
