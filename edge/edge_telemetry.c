@@ -72,6 +72,7 @@
 #define EDGE_TEL_LOOP_MS 50           /* network wait per thread turn */
 #define EDGE_TEL_STATUS_MAX 4096      /* one status payload */
 #define EDGE_TEL_RATE_SLOTS 61        /* seconds of transaction totals */
+#define EDGE_TEL_POS_STATUS_MS 1000   /* a moved position, at most so often */
 #define EDGE_TEL_REC_HDR 3            /* record: field byte, 16-bit length */
 #define EDGE_TEL_YIELD_MS 1000        /* acks awaited before a handover */
 #define EDGE_TEL_STABLE_MS 10000 /* up this long: the backoff starts over */
@@ -154,6 +155,7 @@ static struct {
 	int is_status_acked;  /* ... acknowledged */
 	int is_draining_said; /* draining status published */
 	int is_status_due;    /* publish the status now */
+	int is_pos_changed;   /* a batch moved a hub position since */
 	int is_flush_due;     /* publish what is queued now */
 	int is_persistent;    /* the edge id's persistent session (updates) */
 	int is_subscribe_due; /* subscribe to the hubs' topics now */
@@ -798,6 +800,8 @@ edge_tel_on_message(
 	 * answers a status that lags behind with a fresh snapshot */
 	if (r == EDGE_UPD_SNAP_LOADED || r == EDGE_UPD_GAP)
 		edge_tel.is_status_due = 1;
+	else if (r == EDGE_UPD_APPLIED)
+		edge_tel.is_pos_changed = 1;
 	/*
 	 * The persistent session keeps the subscriptions of an earlier
 	 * configuration: a hub whose key was removed goes on sending. Leave
@@ -1047,10 +1051,16 @@ edge_tel_work(void)
 			edge_tel.is_draining_said = 1;
 			edge_tel.is_status_due = 1;
 		}
+		/* a moved position goes out within a second (at most one
+		 * status a second for it): operators and the hub read it */
+		if (edge_tel.is_pos_changed &&
+		    now >= edge_tel.last_status + EDGE_TEL_POS_STATUS_MS)
+			edge_tel.is_status_due = 1;
 		/* as a sum: a publish may have moved the mark past now */
 		if (edge_tel.is_status_due ||
 		    now >= edge_tel.last_status + edge_tel.conf.status_ms) {
 			edge_tel.is_status_due = 0;
+			edge_tel.is_pos_changed = 0;
 			(void)edge_tel_status_publish(
 			    edge_tel_state_now(), NULL);
 		}

@@ -10,14 +10,24 @@
  * connection dropped or timeout_ms passed. Nothing is retried here: the
  * caller keeps its baseline and the next run sends the difference again
  * under new serials.
+ * Confirmation (feed_submit_watch/_confirm) is the exception: it
+ * subscribes to the hub's update stream before the send, keeps the
+ * signed messages and the records' (kind, op, key), marks each record
+ * seen in a batch of that hub, and resends the same messages once per
+ * second until all were seen; the hub refuses a resend it already took
+ * as a replay.
  * Trust: the broker and the network are not trusted to deliver; only a
  * PUBACK counts. The private key is borrowed and never copied or logged.
- * Limits: timeout_ms; message size and record count of proto_msg.h.
+ * Update batches are hostile: checked against the hub's key when given,
+ * decoded strictly (proto_update_body_decode validates first), and only
+ * used to mark records seen. Limits: timeout_ms; wait_ms of a
+ * confirmation; message size and record count of proto_msg.h.
  */
 #include "feeds/feed_submit.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +43,16 @@
 
 #define FEED_SUBMIT_KEEPALIVE_S 30 /* MQTT keepalive */
 #define FEED_SUBMIT_TURN_MS 50     /* network wait per loop turn */
+#define FEED_SUBMIT_RESEND_MS 1000 /* resend period while confirming */
+
+/* a record sent while watching, to be seen in the update stream */
+struct feed_submit_want {
+	uint8_t kind;    /* enum proto_kind */
+	uint8_t op;      /* enum proto_op */
+	uint8_t is_seen; /* a batch carried it */
+	uint16_t key_len;
+	uint8_t key[PROTO_KEY_MAX];
+};
 
 struct feed_submit {
 	struct mosquitto *m;
@@ -50,6 +70,21 @@ struct feed_submit {
 	size_t n_mids;    /* of this send */
 	size_t n_acked;   /* PUBACKs of this send */
 	struct mx_buf body, msg;
+	/* confirmation: feed_submit_watch */
+	int is_watching;                 /* subscribed to the hub's updates */
+	int is_subscribed;               /* SUBACK came (granted) */
+	int is_sub_refused;              /* SUBACK refused the subscription */
+	int sub_mid;                     /* SUBSCRIBE message id */
+	const struct proto_key *hub_key; /* borrowed, or NULL */
+	char hub_id[PROTO_ID_MAX + 1];
+	char watch_topic[PROTO_TOPIC_MAX];
+	struct feed_submit_want *want; /* sorted by (kind, op, key) */
+	size_t n_want, want_cap;       /* entries, allocated */
+	size_t n_seen;                 /* of them seen in a batch */
+	uint64_t seen_seq;             /* seq of the last batch that helped */
+	uint8_t **kept;                /* signed messages sent while watching */
+	size_t *kept_len;              /* bytes of each */
+	size_t n_kept, kept_cap;       /* entries, allocated */
 };
 
 /* feed_submit_mono_ms - monotonic milliseconds */
@@ -113,6 +148,92 @@ feed_submit_on_publish(struct mosquitto *m, void *arg, int mid)
 		}
 }
 
+/* feed_submit_want_cmp - order of (kind, op, key) */
+static int
+feed_submit_want_cmp(const void *pa, const void *pb)
+{
+	const struct feed_submit_want *a = pa, *b = pb;
+	size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+	int c;
+
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if (a->op != b->op)
+		return a->op < b->op ? -1 : 1;
+	if ((c = memcmp(a->key, b->key, n)) != 0)
+		return c;
+	return a->key_len < b->key_len ? -1 : a->key_len > b->key_len;
+}
+
+/* feed_submit_on_record - a record of a watched batch: mark it seen */
+static int
+feed_submit_on_record(void *arg, const struct proto_record *r)
+{
+	struct feed_submit *s = arg;
+	struct feed_submit_want k, *w;
+
+	k.kind = r->kind;
+	k.op = r->op;
+	k.key_len = r->key_len;
+	memcpy(k.key, r->key, r->key_len);
+	w = bsearch(&k, s->want, s->n_want, sizeof(*w), feed_submit_want_cmp);
+	if (w != NULL && !w->is_seen) {
+		w->is_seen = 1;
+		s->n_seen++;
+	}
+	return 0;
+}
+
+/* feed_submit_on_message - an update batch of the watched hub */
+static void
+feed_submit_on_message(
+    struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
+{
+	struct feed_submit *s = arg;
+	struct proto_batch_hdr h;
+	struct proto_str body, sig;
+	size_t before = s->n_seen;
+	unsigned type;
+
+	(void)m;
+	if (!s->is_watching || msg->topic == NULL ||
+	    strcmp(msg->topic, s->watch_topic) != 0 || msg->payloadlen <= 0)
+		return;
+	if (proto_signed_decode(msg->payload, (size_t)msg->payloadlen, &type,
+	        &body, &sig) != 0 ||
+	    type != PROTO_MSG_UPDATE)
+		return;
+	if (s->hub_key != NULL && proto_verify(s->hub_key, type, body.p,
+	                              body.len, sig.p, sig.len) != 0)
+		return;
+	/* validate the whole body before marking anything from it */
+	if (proto_update_body_decode(body.p, body.len, &h, NULL, NULL) != 0 ||
+	    h.hub_id.len != strlen(s->hub_id) ||
+	    memcmp(h.hub_id.p, s->hub_id, h.hub_id.len) != 0)
+		return;
+	if (proto_update_body_decode(
+	        body.p, body.len, &h, feed_submit_on_record, s) != 0)
+		return;
+	if (s->n_seen > before)
+		s->seen_seq = h.seq;
+}
+
+/* feed_submit_on_subscribe - SUBACK of the watch */
+static void
+feed_submit_on_subscribe(struct mosquitto *m, void *arg, int mid, int qos_count,
+    const int *granted_qos)
+{
+	struct feed_submit *s = arg;
+
+	(void)m;
+	if (mid != s->sub_mid || mid == 0)
+		return;
+	if (qos_count < 1 || granted_qos[0] > 2)
+		s->is_sub_refused = 1;
+	else
+		s->is_subscribed = 1;
+}
+
 /* feed_submit_why - a libmosquitto error as text */
 static const char *
 feed_submit_why(int rc)
@@ -154,7 +275,9 @@ feed_submit_open(const struct feed_submit_conf *c, struct feed_state *st,
 	mosquitto_lib_init();
 	s->is_lib_init = 1;
 	/* unique per run: two submitters never take each other's session */
-	snprintf(id, sizeof(id), "mxfeed-%s-%ld", s->source, (long)getpid());
+	snprintf(id, sizeof(id), "%s-%s-%ld",
+	    c->program != NULL ? c->program : "mxfeed", s->source,
+	    (long)getpid());
 	s->m = mosquitto_new(id, true, s);
 	if (s->m == NULL) {
 		snprintf(err, errlen, "MQTT client: %s", strerror(errno));
@@ -165,6 +288,8 @@ feed_submit_open(const struct feed_submit_conf *c, struct feed_state *st,
 	mosquitto_connect_callback_set(s->m, feed_submit_on_connect);
 	mosquitto_disconnect_callback_set(s->m, feed_submit_on_disconnect);
 	mosquitto_publish_callback_set(s->m, feed_submit_on_publish);
+	mosquitto_message_callback_set(s->m, feed_submit_on_message);
+	mosquitto_subscribe_callback_set(s->m, feed_submit_on_subscribe);
 	if (c->username != NULL && c->username[0] != '\0' &&
 	    mosquitto_username_pw_set(s->m, c->username,
 	        c->password && c->password[0] ? c->password : NULL) !=
@@ -247,6 +372,61 @@ feed_submit_cut(struct feed_submit *s, const struct proto_feed_hdr *h,
 	}
 }
 
+/*
+ * feed_submit_want_add - remember (kind, op, key) of recs to see them in
+ * the update stream; sorted, duplicates merged
+ */
+static void
+feed_submit_want_add(
+    struct feed_submit *s, const struct proto_record *recs, size_t n)
+{
+	size_t i, j;
+
+	if (s->n_want + n > s->want_cap) {
+		s->want_cap = s->n_want + n;
+		s->want = mx_realloc(s->want, s->want_cap * sizeof(*s->want));
+	}
+	for (i = 0; i < n; i++) {
+		struct feed_submit_want *w = &s->want[s->n_want++];
+
+		memset(w, 0, sizeof(*w));
+		w->kind = recs[i].kind;
+		w->op = recs[i].op;
+		w->key_len = recs[i].key_len;
+		memcpy(w->key, recs[i].key, recs[i].key_len);
+	}
+	qsort(s->want, s->n_want, sizeof(*s->want), feed_submit_want_cmp);
+	s->n_seen = 0;
+	for (i = 0, j = 0; i < s->n_want; i++) {
+		if (j > 0 &&
+		    feed_submit_want_cmp(&s->want[j - 1], &s->want[i]) == 0) {
+			s->want[j - 1].is_seen |= s->want[i].is_seen;
+			continue;
+		}
+		if (j != i)
+			s->want[j] = s->want[i];
+		j++;
+	}
+	s->n_want = j;
+	for (i = 0; i < s->n_want; i++)
+		s->n_seen += s->want[i].is_seen;
+}
+
+/* feed_submit_keep - keep a copy of the signed message just published */
+static void
+feed_submit_keep(struct feed_submit *s)
+{
+	if (s->n_kept == s->kept_cap) {
+		s->kept_cap = s->kept_cap ? s->kept_cap * 2 : 4;
+		s->kept = mx_realloc(s->kept, s->kept_cap * sizeof(*s->kept));
+		s->kept_len =
+		    mx_realloc(s->kept_len, s->kept_cap * sizeof(*s->kept_len));
+	}
+	s->kept[s->n_kept] = mx_malloc(s->msg.len);
+	memcpy(s->kept[s->n_kept], s->msg.data, s->msg.len);
+	s->kept_len[s->n_kept++] = s->msg.len;
+}
+
 /* feed_submit_send - publish recs as signed messages; wait for PUBACKs */
 int
 feed_submit_send(struct feed_submit *s, const struct proto_record *recs,
@@ -293,6 +473,8 @@ feed_submit_send(struct feed_submit *s, const struct proto_record *recs,
 		    err, errlen, "cannot reserve serials: %s", mx_strerror(rc));
 		goto out;
 	}
+	if (s->is_watching)
+		feed_submit_want_add(s, recs, n);
 	mx_free(s->mids);
 	s->mids = mx_calloc(n_cut, sizeof(*s->mids));
 	s->n_mids = n_cut;
@@ -320,6 +502,8 @@ feed_submit_send(struct feed_submit *s, const struct proto_record *recs,
 		}
 		/* a PUBACK may only come in a loop turn, after this */
 		s->mids[i] = mid;
+		if (s->is_watching)
+			feed_submit_keep(s);
 	}
 	deadline = feed_submit_mono_ms() + s->timeout_ms;
 	while (s->n_acked < n_cut) {
@@ -355,6 +539,119 @@ out:
 	return rc;
 }
 
+/* feed_submit_watch - subscribe to the hub's updates; wait for SUBACK */
+int
+feed_submit_watch(struct feed_submit *s, const char *hub_id,
+    const struct proto_key *hub_key, char *err, size_t errlen)
+{
+	uint64_t deadline;
+	int rc;
+
+	if (s->is_watching || hub_id == NULL ||
+	    proto_id_check(hub_id, strlen(hub_id)) != 0 ||
+	    proto_topic_updates(
+	        s->watch_topic, sizeof(s->watch_topic), hub_id) != 0) {
+		snprintf(err, errlen, "confirm: bad hub id '%.64s'",
+		    hub_id ? hub_id : "");
+		return MX_EINVAL;
+	}
+	if (s->is_lost || !s->is_connected) {
+		snprintf(err, errlen, "not connected to the broker");
+		return MX_EIO;
+	}
+	snprintf(s->hub_id, sizeof(s->hub_id), "%s", hub_id);
+	s->hub_key = hub_key;
+	s->sub_mid = 0;
+	rc = mosquitto_subscribe(s->m, &s->sub_mid, s->watch_topic, 1);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		snprintf(err, errlen, "subscribe %s: %s", s->watch_topic,
+		    feed_submit_why(rc));
+		return MX_EIO;
+	}
+	deadline = feed_submit_mono_ms() + s->timeout_ms;
+	while (!s->is_subscribed) {
+		rc = mosquitto_loop(s->m, FEED_SUBMIT_TURN_MS, 1);
+		if (s->is_lost || rc != MOSQ_ERR_SUCCESS) {
+			snprintf(err, errlen, "subscribe %s: connection lost",
+			    s->watch_topic);
+			s->is_lost = 1;
+			return MX_EIO;
+		}
+		if (s->is_sub_refused) {
+			snprintf(err, errlen,
+			    "subscribe %s: refused by the "
+			    "broker",
+			    s->watch_topic);
+			return MX_EIO;
+		}
+		if (!s->is_subscribed && feed_submit_mono_ms() >= deadline) {
+			snprintf(err, errlen,
+			    "subscribe %s: no SUBACK within "
+			    "%llu ms",
+			    s->watch_topic, (unsigned long long)s->timeout_ms);
+			return MX_ETIMEOUT;
+		}
+	}
+	s->is_watching = 1;
+	return 0;
+}
+
+/* feed_submit_confirm - wait for every record in the update stream */
+int
+feed_submit_confirm(struct feed_submit *s, uint64_t wait_ms, uint64_t *seq,
+    size_t *resent, char *err, size_t errlen)
+{
+	uint64_t now, deadline, next;
+	size_t n_resent = 0, i;
+	int rc;
+
+	if (!s->is_watching) {
+		snprintf(err, errlen, "confirm: not watching a hub");
+		return MX_ESTATE;
+	}
+	now = feed_submit_mono_ms();
+	deadline = now + wait_ms;
+	next = now + FEED_SUBMIT_RESEND_MS;
+	while (s->n_seen < s->n_want) {
+		rc = mosquitto_loop(s->m, FEED_SUBMIT_TURN_MS, 1);
+		if (s->is_lost || rc != MOSQ_ERR_SUCCESS) {
+			snprintf(err, errlen,
+			    "confirm: connection lost with %zu of %zu records "
+			    "seen",
+			    s->n_seen, s->n_want);
+			s->is_lost = 1;
+			return MX_EIO;
+		}
+		if (s->n_seen >= s->n_want)
+			break;
+		now = feed_submit_mono_ms();
+		if (now >= deadline) {
+			snprintf(err, errlen,
+			    "%zu of %zu records seen in the updates of %s "
+			    "within %llu ms",
+			    s->n_seen, s->n_want, s->hub_id,
+			    (unsigned long long)wait_ms);
+			if (resent != NULL)
+				*resent = n_resent;
+			return MX_ETIMEOUT;
+		}
+		if (now < next)
+			continue;
+		/* the hub may have lost it: the same serial again */
+		for (i = 0; i < s->n_kept; i++)
+			if (mosquitto_publish(s->m, NULL, s->topic,
+			        (int)s->kept_len[i], s->kept[i], 1,
+			        false) == MOSQ_ERR_SUCCESS)
+				n_resent++;
+		next = now + FEED_SUBMIT_RESEND_MS;
+	}
+	if (seq != NULL)
+		*seq = s->seen_seq;
+	if (resent != NULL)
+		*resent = n_resent;
+	return 0;
+}
+
 /* feed_submit_close - disconnect and release */
 void
 feed_submit_close(struct feed_submit *s)
@@ -375,6 +672,11 @@ feed_submit_close(struct feed_submit *s)
 	if (s->is_lib_init)
 		mosquitto_lib_cleanup();
 	mx_free(s->mids);
+	mx_free(s->want);
+	for (i = 0; i < (int)s->n_kept; i++)
+		mx_free(s->kept[i]);
+	mx_free(s->kept);
+	mx_free(s->kept_len);
 	mx_buf_fini(&s->body);
 	mx_buf_fini(&s->msg);
 	mx_free(s);

@@ -45,6 +45,7 @@ struct feed_submit_conf {
 	const struct proto_key *key; /* Ed25519 private key; borrowed for
 	                                the submitter's life */
 	uint64_t timeout_ms;         /* connect; PUBACKs of one send */
+	const char *program;         /* MQTT client id prefix; NULL: mxfeed */
 };
 
 /*
@@ -70,6 +71,41 @@ int feed_submit_open(const struct feed_submit_conf *c, struct feed_state *st,
 int feed_submit_send(struct feed_submit *s, const struct proto_record *recs,
     size_t n, size_t *msgs, uint64_t *first, uint64_t *last, char *err,
     size_t errlen);
+
+/*
+ * Durability (docs/hub.md "Durability of a submission"): a PUBACK means
+ * the broker holds a message, not that the hub committed it. A
+ * submitter that must know calls feed_submit_watch before sending, then
+ * feed_submit_confirm after: it waits until the hub's update stream
+ * carried every record sent since the watch began (matched on kind, op
+ * and key), resending every message of those sends once per second
+ * meanwhile (a resend the hub already took is refused as a replay,
+ * which is harmless).
+ */
+
+/*
+ * feed_submit_watch - subscribe to mxs/v1/updates/HUB_ID (QoS 1) and wait
+ * for the SUBACK. hub_key (may be NULL; borrowed for the submitter's
+ * life) is the hub's public key: batches that do not verify with it are
+ * ignored; without it batches are only decoded. From now on each send
+ * keeps its messages and the records' keys for feed_submit_confirm.
+ * Returns 0, MX_EINVAL (bad hub id, already watching), MX_ETIMEOUT (no
+ * SUBACK within timeout_ms) or MX_EIO, with why in err. Blocks.
+ */
+int feed_submit_watch(struct feed_submit *s, const char *hub_id,
+    const struct proto_key *hub_key, char *err, size_t errlen);
+
+/*
+ * feed_submit_confirm - wait at most wait_ms until batches of the watched
+ * hub carried every record sent since feed_submit_watch, resending the
+ * kept messages once per second. *seq (may be NULL) gets the seq of the
+ * batch that completed the set, *resent (may be NULL) how many messages
+ * were sent again. Returns 0, MX_ESTATE (not watching), MX_ETIMEOUT (not
+ * every record seen in time) or MX_EIO (connection lost), with why in
+ * err. Blocks.
+ */
+int feed_submit_confirm(struct feed_submit *s, uint64_t wait_ms, uint64_t *seq,
+    size_t *resent, char *err, size_t errlen);
 
 /* feed_submit_close - disconnect and release; NULL does nothing */
 void feed_submit_close(struct feed_submit *s);

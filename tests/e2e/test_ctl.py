@@ -1,0 +1,147 @@
+"""mxctl end to end: a real mosquitto, a real mxhub that trusts the
+analyst's key (feed_key = analyst=PUB), a real mxedge that trusts the
+hub, and mxctl run as an analyst runs it (a config file, a command,
+exit codes). What is checked shows from outside: the edge's answer (554
+at connect for a blocked address, 550 fp: at end of data for a
+fingerprinted campaign), mxctl's exit code, stdout and stderr."""
+
+import json
+import os
+import subprocess
+
+from helpers import make_message, mxedge_path, stuff, wait_until
+from hub_helpers import Hub, keypair
+from test_feed import edge_args, refused_at_connect
+from test_filters import CAMPAIGN
+
+ROUTE = "example.com=127.0.0.1:%d"
+SOURCE = "analyst"
+
+
+def mxctl_path():
+    return os.environ.get("MXCTL") or os.path.join(
+        os.path.dirname(os.path.dirname(mxedge_path())), "feeds", "mxctl")
+
+
+class Ctl:
+    def __init__(self, tmp_path, broker, hub, key):
+        self.dir = str(tmp_path)
+        self.key = key
+        self.state = os.path.join(self.dir, "ctl-state")
+        os.makedirs(self.state, exist_ok=True)
+        self.conf = os.path.join(self.dir, "ctl.conf")
+        self.hub = hub
+        with open(self.conf, "w") as f:
+            f.write("source = %s\nwho = alice\nkey = %s\nstate_dir = %s\n"
+                    "broker = 127.0.0.1:%d\npublish_timeout = 10s\n"
+                    % (SOURCE, self.key, self.state, broker.port))
+
+    def run(self, *args):
+        p = subprocess.run([mxctl_path(), "-c", self.conf] + list(args),
+                           capture_output=True, text=True, timeout=60)
+        print("mxctl %s -> %d\n%s%s" % (" ".join(args), p.returncode,
+                                         p.stdout, p.stderr))
+        return p
+
+
+def stack(mqtt, edge_factory, sink, tmp_path):
+    broker = mqtt.broker()
+    key, pub = keypair(tmp_path, "ctl-" + SOURCE)
+    hub = Hub(tmp_path, broker, args=["--batch-time", "20ms"],
+              feeds=[(SOURCE, pub)]).start()
+    ctl = Ctl(tmp_path, broker, hub, key)
+    edge = edge_factory([ROUTE % sink.port], name="edge-a",
+                        args=edge_args(tmp_path, broker, hub))
+    return broker, ctl, hub, edge
+
+
+def copy_code(edge, ip, name, code):
+    c = edge.smtp(source=(ip, 0))
+    if c.greeting.code != 220:
+        c.close()
+        return c.greeting.code, c.greeting.text
+    c.ehlo()
+    _, _, dr, fr = c.transaction(
+        "offers@deals.test", ["user@example.com"],
+        stuff(make_message(subject="exclusive offer", body=CAMPAIGN.format(
+            name=name, code=code, date="17 June"))))
+    c.quit()
+    r = fr if fr is not None else dr
+    return r.code, r.text
+
+
+def test_block_revoke_sig_edges(mqtt, edge_factory, sink, tmp_path):
+    broker, ctl, hub, edge = stack(mqtt, edge_factory, sink, tmp_path)
+    assert not refused_at_connect(edge, "127.0.20.5")
+    # block, confirmed in the hub's update stream before mxctl returns
+    p = ctl.run("block", "ip", "127.0.20.5", "--reason", "case 42",
+                "--confirm", hub.hub_id, "--wait", "10s")
+    assert p.returncode == 0, p.stderr
+    assert "confirmed by %s" % hub.hub_id in p.stdout
+    line = [x for x in hub.audit() if "key=127.0.20.5" in x][-1]
+    assert "op=put kind=ip" in line and "by=feed:analyst/alice" in line
+    assert 'reason="case 42"' in line
+    assert wait_until(lambda: refused_at_connect(edge, "127.0.20.5"), 10)
+    assert not refused_at_connect(edge, "127.0.20.6")
+    # revoke: accepted again
+    p = ctl.run("revoke", "ip", "127.0.20.5", "--confirm", hub.hub_id,
+                "--wait", "10s", "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["records"][0]["op"] == "del"
+    assert out["confirmed"]["hub"] == hub.hub_id
+    assert wait_until(lambda: not refused_at_connect(edge, "127.0.20.5"), 10)
+    # sig add from a sample: the next personalised copy is refused
+    sample = tmp_path / "sample.eml"
+    sample.write_bytes(make_message(
+        subject="exclusive offer",
+        body=CAMPAIGN.format(name="Alice", code="A1B2C3", date="1 May")))
+    p = ctl.run("sig", "test", str(sample), "--json")
+    assert p.returncode == 0, p.stderr
+    t = json.loads(p.stdout)
+    assert t["fp_valid"] and len(t["fp_bands"]) == 32 and t["body_hash"]
+    assert "shop.offers.test" in t["urls"]
+    p = ctl.run("sig", "add", str(sample), "--reason", "campaign 7",
+                "--confirm", hub.hub_id, "--wait", "10s")
+    assert p.returncode == 0, p.stderr
+    assert "submitted 33 records" in p.stdout
+    assert wait_until(lambda: copy_code(edge, "127.0.21.1", "Bob Smith",
+                                        "Z9Y8X7W6")[0] == 550, 10)
+    code, text = copy_code(edge, "127.0.21.2", "Carol Jones", "Q1W2E3")
+    assert code == 550 and "fp:" in text, (code, text)
+    # edges: the edge's position equals the hub's seq
+    seq = hub.metric("mxhub_update_seq")
+
+    def listed():
+        p = ctl.run("edges", "--json", "--hub-metrics",
+                    "127.0.0.1:%d" % hub.metrics_port)
+        assert p.returncode == 0, p.stderr
+        edges = json.loads(p.stdout)
+        return (len(edges) == 1 and edges[0]["edge"] == "edge-a" and
+                edges[0]["state"] == "online" and
+                edges[0]["hubs"][0]["seq"] == seq and
+                edges[0]["hubs"][0]["lag"] == 0)
+    assert wait_until(listed, 15, step=0.5)
+    p = ctl.run("edges")
+    assert p.returncode == 0 and "edge-a online" in p.stdout, p.stdout
+
+
+def test_bad_value_exit_2(mqtt, edge_factory, sink, tmp_path):
+    broker, ctl, hub, edge = stack(mqtt, edge_factory, sink, tmp_path)
+    p = ctl.run("block", "net", "10.0.0.1/8", "--reason", "typo")
+    assert p.returncode == 2
+    assert "host bits" in p.stderr and len(p.stderr.splitlines()) == 1
+    p = ctl.run("block", "domain", "bad..example", "--reason", "x")
+    assert p.returncode == 2 and "not a domain name" in p.stderr
+    p = ctl.run("block", "ip", "127.0.0.1")
+    assert p.returncode == 1 and "--reason" in p.stderr
+    assert hub.metric("mxhub_feed_submissions_total") == 0
+
+
+def test_not_confirmed_exit_4(mqtt, edge_factory, sink, tmp_path):
+    broker, ctl, hub, edge = stack(mqtt, edge_factory, sink, tmp_path)
+    # a hub that does not exist never confirms
+    p = ctl.run("block", "ip", "127.0.22.1", "--reason", "x",
+                "--confirm", "hub-none", "--wait", "1500ms")
+    assert p.returncode == 4
+    assert "not confirmed" in p.stderr
