@@ -95,6 +95,10 @@ const struct mx_cfg_param edge_conf_table[] = {
         NULL, "wait for one downstream reply"},
     {"drain_time", MX_CFG_MS, EDGE_CONF_OFF(drain_time), "2m", 0, EDGE_MS_DAY,
         NULL, "graceful shutdown bound"},
+    {"drain_accept_time", MX_CFG_MS, EDGE_CONF_OFF(drain_accept_time), "0", 0,
+        600000, NULL,
+        "after SIGTERM, /healthz says draining but new sessions are "
+        "still taken this long (a load balancer's time to notice)"},
     {"rcpt_cache_ttl_ok", MX_CFG_MS, EDGE_CONF_OFF(rcpt_cache_ttl_ok), "1d", 0,
         365 * EDGE_MS_DAY, NULL, "remember a valid recipient"},
     {"rcpt_cache_ttl_unknown", MX_CFG_MS, EDGE_CONF_OFF(rcpt_cache_ttl_unknown),

@@ -313,6 +313,7 @@ struct edge_conf {
 	uint64_t connect_time;           /* ms: downstream connect + greeting */
 	uint64_t reply_time;             /* ms: downstream reply wait */
 	uint64_t drain_time;             /* ms: graceful shutdown bound */
+	uint64_t drain_accept_time;      /* ms still accepting after SIGTERM */
 	uint64_t rcpt_cache_ttl_ok;      /* ms: remember a valid recipient */
 	uint64_t rcpt_cache_ttl_unknown; /* ms: remember an unknown one */
 	uint64_t rcpt_cache_max;         /* entries in the recipient cache */

@@ -223,12 +223,43 @@ edge_server_reload(void)
 	    (unsigned long long)nc->max_size);
 }
 
+static struct event *edge_server_grace_ev; /* the accept grace's timer */
+static int edge_server_grace_sig;          /* the signal it delays */
+
+/* edge_server_drain_now - stop accepting in every worker, then drain */
+static void
+edge_server_drain_now(int sig)
+{
+	struct timeval tick = {0, EDGE_DRAIN_TICK_MS * 1000};
+	size_t i;
+
+	if (atomic_exchange(&edge_srv.draining, 1))
+		return;
+	mx_notice("DRAIN signal=%d sessions=%d", (int)sig,
+	    atomic_load(&edge_srv.sessions));
+	edge_metrics_set_draining();
+	for (i = 0; i < edge_srv.n_workers; i++)
+		event_add(edge_srv.workers[i]->drain_ev, &tick);
+	for (i = 0; i < edge_srv.n_workers; i++)
+		event_active(edge_srv.workers[i]->drain_ev, EV_TIMEOUT, 0);
+}
+
+/* edge_server_grace_end - the accept grace is over: drain */
+static void
+edge_server_grace_end(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	edge_server_drain_now(edge_server_grace_sig);
+}
+
 /* edge_server_signal - main-thread signal handler (libevent) */
 static void
 edge_server_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct timeval tick = {0, EDGE_DRAIN_TICK_MS * 1000};
-	size_t i;
+	struct edge_conf *c;
+	uint64_t grace;
 
 	(void)what;
 	(void)arg;
@@ -240,15 +271,33 @@ edge_server_signal(evutil_socket_t sig, short what, void *arg)
 	 * ports and owns this edge's status */
 	if (sig == SIGUSR2)
 		atomic_store(&edge_srv.handover, 1);
-	if (atomic_exchange(&edge_srv.draining, 1))
-		return;
-	mx_notice("DRAIN signal=%d sessions=%d", (int)sig,
-	    atomic_load(&edge_srv.sessions));
-	edge_metrics_set_draining();
-	for (i = 0; i < edge_srv.n_workers; i++)
-		event_add(edge_srv.workers[i]->drain_ev, &tick);
-	for (i = 0; i < edge_srv.n_workers; i++)
-		event_active(edge_srv.workers[i]->drain_ev, EV_TIMEOUT, 0);
+	c = edge_server_conf();
+	grace = c->drain_accept_time;
+	edge_conf_unref(c);
+	/*
+	 * A listener closed while a load balancer still sends to it resets
+	 * the connections queued on it. With drain_accept_time, a SIGTERM
+	 * or SIGINT first turns /healthz to 503 and keeps taking sessions
+	 * until the balancer has taken this edge out; a second signal, or
+	 * SIGUSR2 (the successor is listening already), drains at once.
+	 */
+	if (sig != SIGUSR2 && grace > 0 && edge_server_grace_ev == NULL &&
+	    !atomic_load(&edge_srv.draining)) {
+		struct timeval tv = {
+		    (time_t)(grace / 1000), (suseconds_t)(grace % 1000) * 1000};
+
+		edge_server_grace_sig = (int)sig;
+		edge_server_grace_ev =
+		    evtimer_new(edge_server_base, edge_server_grace_end, NULL);
+		if (edge_server_grace_ev != NULL &&
+		    evtimer_add(edge_server_grace_ev, &tv) == 0) {
+			edge_metrics_set_draining();
+			mx_notice("DRAIN_GRACE signal=%d accept_time=%llums",
+			    (int)sig, (unsigned long long)grace);
+			return;
+		}
+	}
+	edge_server_drain_now((int)sig);
 }
 
 /* edge_server_watch - while draining: exit when idle or out of time */
@@ -458,6 +507,9 @@ edge_server_run(struct edge_conf *conf)
 	for (i = 0; i < 4; i++)
 		event_free(sev[i]);
 	event_free(watch);
+	if (edge_server_grace_ev != NULL)
+		event_free(edge_server_grace_ev);
+	edge_server_grace_ev = NULL;
 	event_base_free(edge_server_base);
 	edge_metrics_stop();
 	edge_rcache_stop();
