@@ -32,6 +32,7 @@
 #include <lmdb.h>
 
 #include "lib/mx_alloc.h"
+#include "lib/mx_endian.h"
 #include "lib/mx_err.h"
 
 #define HUB_CTR_LAYOUT 1                     /* value and meta layout version */
@@ -108,36 +109,6 @@ hub_ctr_err(int mrc)
 	}
 }
 
-/* hub_ctr_le32 - read a little-endian u32 */
-static uint32_t
-hub_ctr_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-/* hub_ctr_le64 - read a little-endian u64 */
-static uint64_t
-hub_ctr_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-/* hub_ctr_put_le - write the n low bytes of v little-endian */
-static void
-hub_ctr_put_le(uint8_t *p, uint64_t v, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 /* hub_ctr_rotl - rotate left by b bits, 0 < b < 64 */
 static uint64_t
 hub_ctr_rotl(uint64_t x, int b)
@@ -169,14 +140,14 @@ hub_ctr_sipround(uint64_t *v)
 static uint64_t
 hub_ctr_siphash(const uint8_t *k, const uint8_t *in, size_t len)
 {
-	uint64_t k0 = hub_ctr_le64(k), k1 = hub_ctr_le64(k + 8);
+	uint64_t k0 = mx_get_le64(k), k1 = mx_get_le64(k + 8);
 	uint64_t v[4] = {0x736f6d6570736575ULL ^ k0, 0x646f72616e646f6dULL ^ k1,
 	    0x6c7967656e657261ULL ^ k0, 0x7465646279746573ULL ^ k1};
 	uint64_t m, b = (uint64_t)len << 56;
 	size_t i, end = len - len % 8;
 
 	for (i = 0; i < end; i += 8) {
-		m = hub_ctr_le64(in + i);
+		m = mx_get_le64(in + i);
 		v[3] ^= m;
 		hub_ctr_sipround(v);
 		hub_ctr_sipround(v);
@@ -205,7 +176,7 @@ hub_ctr_blk_len(uint8_t state)
 static double
 hub_ctr_f64(const uint8_t *p)
 {
-	uint64_t u = hub_ctr_le64(p);
+	uint64_t u = mx_get_le64(p);
 	double d;
 
 	memcpy(&d, &u, sizeof(d));
@@ -223,7 +194,7 @@ hub_ctr_decode(const MDB_val *val, struct hub_ctr_ent *e)
 	/* size first: nothing past mv_size is read */
 	if (val->mv_size < HUB_CTR_HDR || val->mv_size > HUB_CTR_VAL_BYTES)
 		return MX_EIO;
-	if (p[0] != HUB_CTR_LAYOUT || hub_ctr_le32(p + 4) != 0)
+	if (p[0] != HUB_CTR_LAYOUT || mx_get_le32(p + 4) != 0)
 		return MX_EIO;
 	for (s = 0; s < HUB_CS__COUNT; s++) {
 		if (p[1 + s] > HUB_CTR_EXACT_MAX && p[1 + s] != HUB_CTR_ST_HLL)
@@ -232,8 +203,8 @@ hub_ctr_decode(const MDB_val *val, struct hub_ctr_ent *e)
 	}
 	if (want != val->mv_size)
 		return MX_EIO;
-	e->first_ms = hub_ctr_le64(p + 8);
-	e->last_ms = hub_ctr_le64(p + 16);
+	e->first_ms = mx_get_le64(p + 8);
+	e->last_ms = mx_get_le64(p + 16);
 	if (e->first_ms > e->last_ms)
 		return MX_EIO;
 	for (i = 0; i < HUB_CF__COUNT; i++) {
@@ -257,7 +228,7 @@ hub_ctr_decode(const MDB_val *val, struct hub_ctr_ent *e)
 		}
 		n = k->state;
 		for (i = 0; i < n; i++, o += 4) {
-			k->u.h[i] = hub_ctr_le32(p + o);
+			k->u.h[i] = mx_get_le32(p + o);
 			/* strictly ascending: no duplicate counted twice */
 			if (i > 0 && k->u.h[i] <= k->u.h[i - 1])
 				return MX_EIO;
@@ -277,12 +248,12 @@ hub_ctr_encode(const struct hub_ctr_ent *e, uint8_t *p)
 	p[0] = HUB_CTR_LAYOUT;
 	for (s = 0; s < HUB_CS__COUNT; s++)
 		p[1 + s] = e->set[s].state;
-	hub_ctr_put_le(p + 4, 0, 4);
-	hub_ctr_put_le(p + 8, e->first_ms, 8);
-	hub_ctr_put_le(p + 16, e->last_ms, 8);
+	mx_put_le(p + 4, 0, 4);
+	mx_put_le(p + 8, e->first_ms, 8);
+	mx_put_le(p + 16, e->last_ms, 8);
 	for (i = 0; i < HUB_CF__COUNT; i++) {
 		memcpy(&u, &e->v[i], sizeof(u));
-		hub_ctr_put_le(p + 24 + 8 * i, u, 8);
+		mx_put_le(p + 24 + 8 * i, u, 8);
 	}
 	for (s = 0; s < HUB_CS__COUNT; s++) {
 		const struct hub_ctr_sketch *k = &e->set[s];
@@ -293,7 +264,7 @@ hub_ctr_encode(const struct hub_ctr_ent *e, uint8_t *p)
 			continue;
 		}
 		for (i = 0; i < k->state; i++, o += 4)
-			hub_ctr_put_le(p + o, k->u.h[i], 4);
+			mx_put_le(p + o, k->u.h[i], 4);
 	}
 	return o;
 }
@@ -491,7 +462,7 @@ hub_ctr_meta(struct hub_ctr *c, MDB_txn *txn, const uint8_t *hash_key)
 	if (mrc == 0) {
 		if (v.mv_size != 4)
 			return MX_EIO;
-		layout = hub_ctr_le32(v.mv_data);
+		layout = mx_get_le32(v.mv_data);
 		if (layout > HUB_CTR_LAYOUT)
 			return MX_EVERSION;
 		if (layout != HUB_CTR_LAYOUT)
@@ -515,7 +486,7 @@ hub_ctr_meta(struct hub_ctr *c, MDB_txn *txn, const uint8_t *hash_key)
 	else if (getrandom(c->hash_key, HUB_CTR_HASH_KEY_LEN, 0) !=
 	         HUB_CTR_HASH_KEY_LEN)
 		return MX_EIO;
-	hub_ctr_put_le(lbuf, HUB_CTR_LAYOUT, 4);
+	mx_put_le(lbuf, HUB_CTR_LAYOUT, 4);
 	v.mv_size = sizeof(lbuf);
 	v.mv_data = lbuf;
 	if ((mrc = mdb_put(txn, c->dbi_meta, &kl, &v, 0)) != 0)

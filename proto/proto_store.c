@@ -46,6 +46,7 @@
 #include <lmdb.h>
 
 #include "lib/mx_alloc.h"
+#include "lib/mx_endian.h"
 #include "lib/mx_err.h"
 
 #include "proto/proto_store_int.h"
@@ -96,65 +97,6 @@ proto_store_err(int mrc)
 	}
 }
 
-/* proto_store_le16 - read a little-endian u16 */
-static uint16_t
-proto_store_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-/* proto_store_le32 - read a little-endian u32 */
-static uint32_t
-proto_store_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-/* proto_store_le64 - read a little-endian u64 */
-static uint64_t
-proto_store_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-/* proto_store_be64 - read a big-endian u64 */
-static uint64_t
-proto_store_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-/* proto_store_put_le - write the n low bytes of v little-endian */
-static void
-proto_store_put_le(uint8_t *p, uint64_t v, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-/* proto_store_put_be64 - write v big-endian */
-static void
-proto_store_put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 /* proto_store_text_ok - no control bytes in stored text */
 static int
 proto_store_text_ok(const uint8_t *p, size_t len)
@@ -177,12 +119,12 @@ proto_store_encode(const struct proto_record *r, uint8_t origin, uint8_t *p)
 	p[1] = r->action;
 	p[2] = r->flags;
 	p[3] = origin;
-	proto_store_put_le(p + 4, (uint32_t)r->score, 4);
-	proto_store_put_le(p + 8, r->expires, 8);
-	proto_store_put_le(p + 16, r->ts_ms, 8);
+	mx_put_le(p + 4, (uint32_t)r->score, 4);
+	mx_put_le(p + 8, r->expires, 8);
+	mx_put_le(p + 16, r->ts_ms, 8);
 	p[24] = r->source_len;
 	p[25] = r->reason_len;
-	proto_store_put_le(p + 26, r->data_len, 2);
+	mx_put_le(p + 26, r->data_len, 2);
 	memcpy(p + o, r->source, r->source_len);
 	o += r->source_len;
 	memcpy(p + o, r->reason, r->reason_len);
@@ -210,7 +152,7 @@ proto_store_check_val(const MDB_val *v, uint64_t *expires, uint8_t *origin)
 		return MX_EIO;
 	slen = p[24];
 	rlen = p[25];
-	dlen = proto_store_le16(p + 26);
+	dlen = mx_get_le16(p + 26);
 	if (slen > PROTO_SOURCE_MAX || rlen > PROTO_REASON_MAX ||
 	    dlen > PROTO_DATA_MAX ||
 	    PROTO_STORE_HDR + slen + rlen + dlen != v->mv_size)
@@ -220,7 +162,7 @@ proto_store_check_val(const MDB_val *v, uint64_t *expires, uint8_t *origin)
 		return MX_EIO;
 	if (!proto_store_text_ok(p + PROTO_STORE_HDR, slen + rlen))
 		return MX_EIO;
-	*expires = proto_store_le64(p + 8);
+	*expires = mx_get_le64(p + 8);
 	if (origin != NULL)
 		*origin = p[3];
 	return 0;
@@ -247,9 +189,9 @@ proto_store_fill(const MDB_val *v, uint64_t now, int kind, const uint8_t *key,
 	out->op = PROTO_OP_PUT;
 	out->action = p[1];
 	out->flags = p[2];
-	out->score = (int32_t)proto_store_le32(p + 4);
+	out->score = (int32_t)mx_get_le32(p + 4);
 	out->expires = expires;
-	out->ts_ms = proto_store_le64(p + 16);
+	out->ts_ms = mx_get_le64(p + 16);
 	out->key_len = (uint16_t)keylen;
 	/* key may be out->key itself: the caller's own record */
 	memmove(out->key, key, keylen);
@@ -259,7 +201,7 @@ proto_store_fill(const MDB_val *v, uint64_t now, int kind, const uint8_t *key,
 	out->reason_len = p[25];
 	memcpy(out->reason, p + o, out->reason_len);
 	o += out->reason_len;
-	out->data_len = proto_store_le16(p + 26);
+	out->data_len = mx_get_le16(p + 26);
 	memcpy(out->data, p + o, out->data_len);
 	return 0;
 }
@@ -455,7 +397,7 @@ proto_store_nl_load(struct proto_txn *t)
 	nets = st.ms_entries;
 	mrc = mdb_get(t->txn, t->s->dbi_meta, &kx, &v);
 	if (mrc == 0 && v.mv_size == 8)
-		indexed = proto_store_le64(v.mv_data);
+		indexed = mx_get_le64(v.mv_data);
 	else if (mrc == 0)
 		is_counted = 0;
 	else if (mrc != MDB_NOTFOUND)
@@ -470,8 +412,8 @@ proto_store_nl_load(struct proto_txn *t)
 		return proto_store_err(mrc);
 	} else if (v.mv_size == PROTO_STORE_NL_BYTES) {
 		for (i = 0; i < PROTO_STORE_NL_SLOTS; i++)
-			t->nl_count[i] = proto_store_le64(
-			    (const uint8_t *)v.mv_data + i * 8);
+			t->nl_count[i] =
+			    mx_get_le64((const uint8_t *)v.mv_data + i * 8);
 	} else {
 		is_counted = 0;
 	}
@@ -560,12 +502,12 @@ proto_store_nl_save(struct proto_txn *t)
 	int mrc;
 
 	for (i = 0; i < PROTO_STORE_NL_SLOTS; i++)
-		proto_store_put_le(buf + i * 8, t->nl_count[i], 8);
+		mx_put_le(buf + i * 8, t->nl_count[i], 8);
 	mrc = mdb_put(t->txn, t->s->dbi_meta, &k, &v, 0);
 	if (mrc == 0)
 		mrc = mdb_stat(t->txn, t->s->dbi_kind[PROTO_KIND_NET], &st);
 	if (mrc == 0) {
-		proto_store_put_le(nbuf, st.ms_entries, 8);
+		mx_put_le(nbuf, st.ms_entries, 8);
 		mrc = mdb_put(t->txn, t->s->dbi_meta, &kx, &vx, 0);
 	}
 	return proto_store_err(mrc);
@@ -576,7 +518,7 @@ static size_t
 proto_store_xkey(
     uint64_t expires, int kind, const uint8_t *key, size_t keylen, uint8_t *out)
 {
-	proto_store_put_be64(out, expires);
+	mx_put_be64(out, expires);
 	out[8] = (uint8_t)kind;
 	memcpy(out + 9, key, keylen);
 	return 9 + keylen;
@@ -727,7 +669,7 @@ proto_store_layout_put(struct proto_store *s, MDB_txn *txn)
 	    sizeof(proto_store_key_layout) - 1, (void *)proto_store_key_layout};
 	MDB_val v = {sizeof(buf), buf};
 
-	proto_store_put_le(buf, PROTO_STORE_LAYOUT, 4);
+	mx_put_le(buf, PROTO_STORE_LAYOUT, 4);
 	return proto_store_err(mdb_put(txn, s->dbi_meta, &k, &v, 0));
 }
 
@@ -749,7 +691,7 @@ proto_store_layout(struct proto_store *s, MDB_txn *txn)
 		return proto_store_layout_put(s, txn);
 	if (mrc != 0 || v.mv_size != 4)
 		return MX_EIO;
-	layout = proto_store_le32(v.mv_data);
+	layout = mx_get_le32(v.mv_data);
 	if (layout == PROTO_STORE_LAYOUT)
 		return 0;
 	/*
@@ -1408,7 +1350,7 @@ proto_store_sweep(
 		}
 		/* copy: the deletes below may move the page k points into */
 		memcpy(xk, k.mv_data, xlen);
-		if ((exp = proto_store_be64(xk)) > now)
+		if ((exp = mx_get_be64(xk)) > now)
 			break;
 		is_deleted = 0;
 		if (exp != 0 && xk[8] >= PROTO_KIND_MIN &&
@@ -1490,8 +1432,8 @@ proto_store_pos_get(
 		return proto_store_err(mrc);
 	if (v.mv_size != 16)
 		return MX_EIO;
-	*epoch = proto_store_le64(v.mv_data);
-	*seq = proto_store_le64((const uint8_t *)v.mv_data + 8);
+	*epoch = mx_get_le64(v.mv_data);
+	*seq = mx_get_le64((const uint8_t *)v.mv_data + 8);
 	return 0;
 }
 
@@ -1510,8 +1452,8 @@ proto_store_pos_put(
 		return MX_ESTATE;
 	if (t->err != 0)
 		return t->err;
-	proto_store_put_le(buf, epoch, 8);
-	proto_store_put_le(buf + 8, seq, 8);
+	mx_put_le(buf, epoch, 8);
+	mx_put_le(buf + 8, seq, 8);
 	rc = proto_store_err(mdb_put(t->txn, t->s->dbi_meta, &k, &v, 0));
 	if (rc != 0)
 		t->err = rc;
