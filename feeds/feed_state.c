@@ -40,6 +40,7 @@
 #include <lmdb.h>
 
 #include "lib/mx_alloc.h"
+#include "lib/mx_endian.h"
 #include "lib/mx_err.h"
 #include "proto/proto_topic.h"
 
@@ -76,28 +77,6 @@ feed_state_rc(int rc)
 	if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL)
 		return MX_EFULL;
 	return MX_EIO;
-}
-
-/* feed_state_u64_get - little-endian uint64 */
-static uint64_t
-feed_state_u64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-/* feed_state_u64_put - little-endian uint64 */
-static void
-feed_state_u64_put(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++, v >>= 8)
-		p[i] = (uint8_t)v;
 }
 
 /* feed_state_meta_get - a meta value of exactly len bytes */
@@ -273,15 +252,15 @@ feed_state_get_info(struct feed_state *st, struct feed_state_info *out)
 	rc = feed_state_meta_get(txn, st->meta, "import", imp, sizeof(imp));
 	if (rc == 0) {
 		out->has_import = 1;
-		out->ts_ms = feed_state_u64_get(imp);
-		out->entries = feed_state_u64_get(imp + 8);
-		out->serial = feed_state_u64_get(imp + 16);
+		out->ts_ms = mx_get_le64(imp);
+		out->entries = mx_get_le64(imp + 8);
+		out->serial = mx_get_le64(imp + 16);
 	} else if (rc != MX_ENOTFOUND) {
 		goto out;
 	}
 	rc = feed_state_meta_get(txn, st->meta, "serial", ser, sizeof(ser));
 	if (rc == 0)
-		out->serial_max = feed_state_u64_get(ser);
+		out->serial_max = mx_get_le64(ser);
 	else if (rc == MX_ENOTFOUND)
 		rc = 0;
 out:
@@ -305,7 +284,7 @@ feed_state_serial_reserve(
 		return feed_state_rc(rc);
 	rc = feed_state_meta_get(txn, st->meta, "serial", ser, sizeof(ser));
 	if (rc == 0)
-		last = feed_state_u64_get(ser);
+		last = mx_get_le64(ser);
 	else if (rc != MX_ENOTFOUND)
 		goto fail;
 	/* strictly increasing across runs, and above any earlier clock */
@@ -314,7 +293,7 @@ feed_state_serial_reserve(
 		rc = MX_ERANGE;
 		goto fail;
 	}
-	feed_state_u64_put(ser, l);
+	mx_put_le(ser, l, 8);
 	if ((rc = feed_state_meta_put(
 	         txn, st->meta, "serial", ser, sizeof(ser))) != 0)
 		goto fail;
@@ -372,10 +351,9 @@ feed_state_decode(const MDB_val *k, const MDB_val *v, struct feed_stored *out)
 	out->e.tag_len = vp[3];
 	memcpy(out->e.tag, vp + FEED_STATE_VHDR, vp[3]);
 	out->action = vp[1];
-	score = (uint32_t)vp[4] | (uint32_t)vp[5] << 8 | (uint32_t)vp[6] << 16 |
-	        (uint32_t)vp[7] << 24;
+	score = mx_get_le32(vp + 4);
 	memcpy(&out->score, &score, sizeof(score));
-	out->expires = feed_state_u64_get(vp + 8);
+	out->expires = mx_get_le64(vp + 8);
 	/* a key that would not pass as a record is damage, not an entry */
 	memset(&r, 0, sizeof(r));
 	r.kind = out->e.kind;
@@ -464,11 +442,8 @@ feed_state_put(struct feed_state_txn *t, const struct feed_stored *s)
 	vb[1] = s->action;
 	vb[2] = 0;
 	vb[3] = s->e.tag_len;
-	vb[4] = (uint8_t)score;
-	vb[5] = (uint8_t)(score >> 8);
-	vb[6] = (uint8_t)(score >> 16);
-	vb[7] = (uint8_t)(score >> 24);
-	feed_state_u64_put(vb + 8, s->expires);
+	mx_put_le(vb + 4, score, 4);
+	mx_put_le(vb + 8, s->expires, 8);
 	memcpy(vb + FEED_STATE_VHDR, s->e.tag, s->e.tag_len);
 	v.mv_size = FEED_STATE_VHDR + (size_t)s->e.tag_len;
 	v.mv_data = vb;
@@ -501,12 +476,12 @@ feed_state_set_import(
 	rc = feed_state_meta_get(
 	    t->txn, t->st->meta, "serial", ser, sizeof(ser));
 	if (rc == 0)
-		serial = feed_state_u64_get(ser);
+		serial = mx_get_le64(ser);
 	else if (rc != MX_ENOTFOUND)
 		return rc;
-	feed_state_u64_put(imp, ts_ms);
-	feed_state_u64_put(imp + 8, entries);
-	feed_state_u64_put(imp + 16, serial);
+	mx_put_le(imp, ts_ms, 8);
+	mx_put_le(imp + 8, entries, 8);
+	mx_put_le(imp + 16, serial, 8);
 	return feed_state_meta_put(
 	    t->txn, t->st->meta, "import", imp, sizeof(imp));
 }
