@@ -5,11 +5,15 @@ the telemetry and status payloads written from docs/protocol.md.
 
 Everything here talks to real processes over loopback; nothing reaches
 into mxedge. Ports are reserved by binding (SO_REUSEADDR + SO_REUSEPORT,
-not listening) and kept bound for the life of the test, so two test runs
-in parallel never get the same port while mxedge, which binds with
-SO_REUSEPORT itself, can still take it.
+not listening) and kept bound for the life of the test, so mxedge, which
+binds with SO_REUSEPORT itself, can still take it. A bound socket that is
+not listening does not stop another process's SO_REUSEADDR bind to port 0
+from getting the same port (ctest runs test files in parallel), so each
+reserved port is also claimed with an flock on a file named after it,
+held until the test process ends: two processes never share a port.
 """
 
+import fcntl
 import os
 import pwd
 import re
@@ -17,6 +21,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
@@ -44,13 +49,33 @@ def mxedge_path():
 
 # ---------------------------------------------------------------- ports
 
+PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), "mxsentry-e2e-ports")
+_port_claims = {}  # port -> the open lock file, held for the process
+
+
 def reserve_port():
-    """(socket, port): a loopback port held until the socket is closed."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    s.bind(("127.0.0.1", 0))
-    return s, s.getsockname()[1]
+    """(socket, port): a loopback port held until the socket is closed,
+    and no other test process's for as long as this one runs."""
+    os.makedirs(PORT_LOCK_DIR, exist_ok=True)
+    for _ in range(100):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        if port in _port_claims:
+            s.close()  # ours already, still in use by this process
+            continue
+        f = open(os.path.join(PORT_LOCK_DIR, str(port)), "w")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()  # another test process holds it
+            s.close()
+            continue
+        _port_claims[port] = f
+        return s, port
+    raise AssertionError("no free loopback port after 100 tries")
 
 
 def wait_until(pred, timeout=10.0, step=0.02):
