@@ -73,25 +73,7 @@ edge_cachectl_hex(const char *s, uint8_t *out, size_t max, size_t *len)
 static int
 edge_cachectl_key(int kind, const char *text, uint8_t *key, size_t *len)
 {
-	size_t n = strlen(text);
-
-	switch (kind) {
-	case PROTO_KIND_IP:
-		return proto_key_ip(text, n, key, len);
-	case PROTO_KIND_NET:
-		return proto_key_net(text, n, key, len);
-	case PROTO_KIND_DOMAIN:
-		return proto_key_domain(text, n, key, len);
-	case PROTO_KIND_FP:
-	case PROTO_KIND_HASH:
-		return edge_cachectl_hex(text, key, PROTO_KEY_MAX, len);
-	default:
-		if (n == 0 || n > PROTO_KEY_MAX)
-			return MX_EINVAL;
-		memcpy(key, text, n);
-		*len = n;
-		return 0;
-	}
+	return proto_key_parse(kind, text, strlen(text), key, len);
 }
 
 /*

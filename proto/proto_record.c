@@ -434,3 +434,72 @@ proto_key_format(
 		return 0;
 	}
 }
+
+/* proto_key_hexval - value of one hex digit, or -1 */
+static int
+proto_key_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* proto_key_parse - text to key */
+int
+proto_key_parse(
+    int kind, const char *text, size_t len, uint8_t *out, size_t *outlen)
+{
+	size_t i, o = 0;
+	int hi, lo;
+
+	if (text == NULL || out == NULL || outlen == NULL || len == 0)
+		return MX_EINVAL;
+	switch (kind) {
+	case PROTO_KIND_IP:
+		return proto_key_ip(text, len, out, outlen);
+	case PROTO_KIND_NET:
+		return proto_key_net(text, len, out, outlen);
+	case PROTO_KIND_DOMAIN:
+		return proto_key_domain(text, len, out, outlen);
+	case PROTO_KIND_FP:
+	case PROTO_KIND_HASH:
+		if (len % 2 != 0 || len / 2 > PROTO_KEY_MAX)
+			return MX_EINVAL;
+		for (i = 0; i < len; i += 2) {
+			hi = proto_key_hexval(text[i]);
+			lo = proto_key_hexval(text[i + 1]);
+			if (hi < 0 || lo < 0)
+				return MX_EINVAL;
+			out[o++] = (uint8_t)(hi << 4 | lo);
+		}
+		*outlen = o;
+		return 0;
+	default:
+		if (proto_kind_name(kind) == NULL)
+			return MX_EINVAL;
+		for (i = 0; i < len; i++) {
+			uint8_t c = (uint8_t)text[i];
+
+			if (o >= PROTO_KEY_MAX)
+				return MX_EINVAL;
+			if (c == '\\') {
+				if (i + 3 >= len || text[i + 1] != 'x' ||
+				    (hi = proto_key_hexval(text[i + 2])) < 0 ||
+				    (lo = proto_key_hexval(text[i + 3])) < 0)
+					return MX_EINVAL;
+				out[o++] = (uint8_t)(hi << 4 | lo);
+				i += 3;
+			} else if (c >= 0x21 && c <= 0x7e) {
+				out[o++] = c;
+			} else {
+				return MX_EINVAL;
+			}
+		}
+		*outlen = o;
+		return 0;
+	}
+}

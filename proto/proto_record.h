@@ -138,4 +138,14 @@ int proto_key_domain(
 int proto_key_format(
     int kind, const uint8_t *key, size_t keylen, char *out, size_t outlen);
 
+/*
+ * proto_key_parse - the inverse of proto_key_format: text as an operator
+ * types it to the canonical key of kind (ip, net and domain through the
+ * functions above; fp and hash from hex, either case; the other kinds
+ * from printable text with "\xHH" escapes). Writes at most PROTO_KEY_MAX
+ * bytes. Returns 0 or MX_EINVAL (not a key of that kind, or empty).
+ */
+int proto_key_parse(
+    int kind, const char *text, size_t len, uint8_t *out, size_t *outlen);
+
 #endif /* PROTO_RECORD_H */

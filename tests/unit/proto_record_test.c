@@ -219,6 +219,75 @@ test_key_format_round_trip(void **state)
 	assert_string_equal(out, "01ab");
 }
 
+/* proto_key_parse reads what proto_key_format writes, for every kind */
+static void
+test_key_parse_inverts_format(void **state)
+{
+	static const struct {
+		int kind;
+		const char *text;
+	} ok[] = {
+	    {PROTO_KIND_IP, "192.0.2.7"},
+	    {PROTO_KIND_IP, "2001:db8::1"},
+	    {PROTO_KIND_NET, "198.51.100.0/24"},
+	    {PROTO_KIND_DOMAIN, "mail.example.com"},
+	    {PROTO_KIND_FP, "01ab00ff"},
+	    {PROTO_KIND_HASH, "01deadbeef"},
+	    {PROTO_KIND_RCPT_POLICY, "u0a1b@example.com"},
+	    {PROTO_KIND_CONFIG, "odd\\x20name\\x5c"},
+	};
+	uint8_t k[PROTO_KEY_MAX];
+	char out[600];
+	size_t i, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(proto_key_parse(ok[i].kind, ok[i].text,
+		                     strlen(ok[i].text), k, &len),
+		    0);
+		assert_int_equal(
+		    proto_key_format(ok[i].kind, k, len, out, sizeof(out)), 0);
+		assert_string_equal(out, ok[i].text);
+	}
+	/* upper-case hex is taken and written back in lower case */
+	assert_int_equal(proto_key_parse(PROTO_KIND_FP, "AB", 2, k, &len), 0);
+	assert_int_equal(len, 1);
+	assert_int_equal(k[0], 0xab);
+	/* the config escape decodes to one byte */
+	assert_int_equal(
+	    proto_key_parse(PROTO_KIND_CONFIG, "a\\x20b", 6, k, &len), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(k, "a b", 3);
+	/* refused: odd or bad hex, sign or space in hex, empty, too long,
+	 * a bare or cut escape, a space, a kind that does not exist */
+	assert_int_equal(
+	    proto_key_parse(PROTO_KIND_FP, "abc", 3, k, &len), MX_EINVAL);
+	assert_int_equal(
+	    proto_key_parse(PROTO_KIND_FP, "+1", 2, k, &len), MX_EINVAL);
+	assert_int_equal(
+	    proto_key_parse(PROTO_KIND_HASH, " 1", 2, k, &len), MX_EINVAL);
+	assert_int_equal(
+	    proto_key_parse(PROTO_KIND_IP, "", 0, k, &len), MX_EINVAL);
+	memset(out, 'a', PROTO_KEY_MAX * 2 + 2);
+	assert_int_equal(
+	    proto_key_parse(PROTO_KIND_FP, out, PROTO_KEY_MAX * 2 + 2, k, &len),
+	    MX_EINVAL);
+	assert_int_equal(
+	    proto_key_parse(PROTO_KIND_CONFIG, out, PROTO_KEY_MAX + 1, k, &len),
+	    MX_EINVAL);
+	assert_int_equal(
+	    proto_key_parse(PROTO_KIND_CONFIG, "a\\x2", 4, k, &len), MX_EINVAL);
+	assert_int_equal(
+	    proto_key_parse(PROTO_KIND_CONFIG, "a\\y20", 5, k, &len),
+	    MX_EINVAL);
+	assert_int_equal(
+	    proto_key_parse(PROTO_KIND_CONFIG, "a b", 3, k, &len), MX_EINVAL);
+	assert_int_equal(proto_key_parse(99, "a", 1, k, &len), MX_EINVAL);
+	assert_int_equal(
+	    proto_key_parse(PROTO_KIND_NET, "10.0.0.1/8", 10, k, &len),
+	    MX_EINVAL);
+}
+
 static void
 test_kind_and_action_names(void **state)
 {
@@ -248,6 +317,7 @@ main(void)
 	    cmocka_unit_test(test_domain_label_and_name_limits),
 	    cmocka_unit_test(test_record_check_each_field),
 	    cmocka_unit_test(test_key_format_round_trip),
+	    cmocka_unit_test(test_key_parse_inverts_format),
 	    cmocka_unit_test(test_kind_and_action_names),
 	};
 
