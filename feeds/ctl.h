@@ -32,10 +32,12 @@
 
 /* exit codes (docs/ctl.md) */
 enum ctl_exit {
-	CTL_EXIT_OK = 0,      /* done */
-	CTL_EXIT_USAGE = 1,   /* usage or configuration */
-	CTL_EXIT_REFUSED = 2, /* refused input: a bad value or file */
-	CTL_EXIT_BROKER = 4,  /* broker failure, or not confirmed in time */
+	CTL_EXIT_OK = 0,       /* done */
+	CTL_EXIT_USAGE = 1,    /* usage or configuration */
+	CTL_EXIT_REFUSED = 2,  /* refused input: a bad value or file */
+	CTL_EXIT_NOTFOUND = 3, /* show: the hub knows nothing of the value */
+	CTL_EXIT_BROKER = 4,   /* broker or hub unreachable, or not
+	                          confirmed in time */
 };
 
 enum ctl_cmd {
@@ -46,6 +48,8 @@ enum ctl_cmd {
 	CTL_CMD_SIG_ADD,  /* sig add FILE */
 	CTL_CMD_SIG_TEST, /* sig test FILE */
 	CTL_CMD_EDGES,    /* edges */
+	CTL_CMD_SHOW,     /* show KIND VALUE */
+	CTL_CMD_TOP,      /* top [ips|nets|domains|urls|fps] */
 };
 
 /* the command line besides config parameters */
@@ -59,6 +63,9 @@ struct ctl_args {
 	uint64_t wait_ms;        /* --wait: edges, confirmation (default 2 s) */
 	const char *confirm;     /* --confirm HUB_ID, or NULL */
 	const char *hub_metrics; /* --hub-metrics HOST:PORT, or NULL */
+	const char *by;          /* top: --by FIELD, or NULL */
+	const char *since;       /* top: --since DURATION, or NULL */
+	const char *limit;       /* top: --limit N, or NULL */
 	int is_json;             /* --json */
 	int is_no_confirm;       /* --no-confirm */
 };
@@ -73,7 +80,9 @@ struct ctl_conf {
 	char *state_dir;   /* DIR/SOURCE/ holds the serial */
 	char *confirm_hub; /* confirm every submission with this hub */
 	char *hub_key;     /* the hub's public key (PEM), or "" */
-	char *broker;      /* HOST:PORT */
+	char *hub_query;   /* the hub's query HOST:PORT (show, top) */
+	char *hub_query_token_file; /* its bearer token, or "" */
+	char *broker;               /* HOST:PORT */
 	char *broker_cafile;
 	char *broker_certfile;
 	char *broker_keyfile;
@@ -85,6 +94,7 @@ struct ctl_conf {
 	char broker_host[256];
 	uint16_t broker_port;
 	char broker_password[CTL_SECRET_MAX + 1];
+	char hub_query_token[CTL_SECRET_MAX + 2];
 	struct proto_key *sign_key;   /* owned */
 	struct proto_key *verify_key; /* owned, or NULL */
 	int verbose;
@@ -160,6 +170,42 @@ void ctl_sig_print(FILE *out, const char *file,
 
 /* ctl_json_str - s[0..len) as a JSON string, quotes included */
 void ctl_json_str(FILE *out, const char *s, size_t len);
+
+/* ---- ctl_http.c ---- */
+
+#define CTL_HTTP_MAX (4u << 20) /* bytes of an answer */
+#define CTL_HTTP_TIMEOUT_S 10   /* connect, send, each read */
+
+/* an HTTP answer: status, and the body inside buf (NUL-ended) */
+struct ctl_http_answer {
+	int status;
+	char *buf; /* owned: ctl_http_free */
+	const char *body;
+	size_t body_len;
+	int is_cut; /* the answer was longer than CTL_HTTP_MAX */
+};
+
+/*
+ * ctl_http_query - "path?n1=v1&n2=v2" into out (cap bytes) from params
+ * (names and values alternating, NULL-ended; a value "" is left out),
+ * each percent-encoded. Returns 0 or MX_ETOOBIG. Pure.
+ */
+int ctl_http_query(
+    char *out, size_t cap, const char *path, const char *const *params);
+/*
+ * ctl_http_parse - the status code of an HTTP/1.x answer and where its
+ * body starts. Returns 0 or MX_EPROTO. Pure.
+ */
+int ctl_http_parse(const char *buf, size_t len, int *status, size_t *body_off);
+/*
+ * ctl_http_get - GET target (path and query) from HOST:PORT over
+ * HTTP/1.0, with "Authorization: Bearer token" when token is not "".
+ * Returns 0 with *ans filled (any status), MX_EINVAL (bad HOST:PORT) or
+ * MX_EIO (cannot connect, send, or no HTTP answer), with why in err.
+ */
+int ctl_http_get(const char *hostport, const char *target, const char *token,
+    struct ctl_http_answer *ans, char *err, size_t errlen);
+void ctl_http_free(struct ctl_http_answer *ans);
 
 /* ---- ctl_status.c ---- */
 

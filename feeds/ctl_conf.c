@@ -4,14 +4,13 @@
  * One table names every parameter with its default and bounds (the key
  * is the struct field; --name on the command line), as mxfeed's does.
  * The command and its arguments are positional and the per-run flags
- * (--reason, --ttl, --wait, --confirm, --hub-metrics, --json,
- * --no-confirm) must never come from a config file, so both are taken
- * out of argv before the rest goes to mx_cfg_load_cli, using the table
- * to know which options take a value. Checks depend on the command:
- * sig test needs nothing, edges only the broker, submissions the key,
- * source, state_dir and broker.
- * Trust: the command line and config file are the analyst's; keys are
- * read with OpenSSL's PEM reader and must be Ed25519.
+ * (--reason, --ttl, --wait, --confirm, --hub-metrics, --by, --since,
+ * --limit, --json, --no-confirm) must never come from a config file, so both
+ * are taken out of argv before the rest goes to mx_cfg_load_cli, using the
+ * table to know which options take a value. Checks depend on the command: sig
+ * test needs nothing, edges only the broker, submissions the key, source,
+ * state_dir and broker. Trust: the command line and config file are the
+ * analyst's; keys are read with OpenSSL's PEM reader and must be Ed25519.
  */
 #include "feeds/ctl.h"
 
@@ -49,6 +48,10 @@ static const struct mx_cfg_param ctl_conf_table[] = {
         600000, NULL, "connect, and wait for the broker's PUBACKs"},
     {"state_map_size", MX_CFG_SIZE, CTL_CONF_OFF(state_map_size), "16m",
         1 << 20, (uint64_t)1 << 32, NULL, "LMDB map of the state"},
+    {"hub_query", MX_CFG_STR, CTL_CONF_OFF(hub_query), "", 0, 300, NULL,
+        "the hub's query HOST:PORT (its `query`): show and top ask it"},
+    {"hub_query_token_file", MX_CFG_STR, CTL_CONF_OFF(hub_query_token_file), "",
+        0, 4096, NULL, "file holding the token the hub's queries need"},
     {"broker", MX_CFG_STR, CTL_CONF_OFF(broker), "127.0.0.1:1883", 1, 300, NULL,
         "MQTT broker HOST:PORT"},
     {"broker_cafile", MX_CFG_STR, CTL_CONF_OFF(broker_cafile), "", 0, 4096,
@@ -75,6 +78,12 @@ ctl_conf_flag(
 		return &a->confirm;
 	if (strcmp(s, "--hub-metrics") == 0)
 		return &a->hub_metrics;
+	if (strcmp(s, "--by") == 0)
+		return &a->by;
+	if (strcmp(s, "--since") == 0)
+		return &a->since;
+	if (strcmp(s, "--limit") == 0)
+		return &a->limit;
 	if (strcmp(s, "--ttl") == 0)
 		return ttl;
 	if (strcmp(s, "--wait") == 0)
@@ -91,7 +100,7 @@ ctl_conf_cmd(struct ctl_args *a, char **pos, size_t n, char *err, size_t errlen)
 	if (n == 0) {
 		snprintf(err, errlen,
 		    "no command (block, allow, revoke, sig, "
-		    "edges; --help lists them)");
+		    "edges, show, top; --help lists them)");
 		return MX_EINVAL;
 	}
 	if (strcmp(c, "block") == 0 || strcmp(c, "allow") == 0 ||
@@ -151,9 +160,32 @@ ctl_conf_cmd(struct ctl_args *a, char **pos, size_t n, char *err, size_t errlen)
 		a->cmd = CTL_CMD_EDGES;
 		return 0;
 	}
+	if (strcmp(c, "show") == 0) {
+		if (n != 3) {
+			snprintf(err, errlen,
+			    "usage: mxctl show ip|net|domain|fp|hash|"
+			    "rcpt-policy|config VALUE [--json]");
+			return MX_EINVAL;
+		}
+		a->cmd = CTL_CMD_SHOW;
+		a->kind = pos[1];
+		a->value = pos[2];
+		return 0;
+	}
+	if (strcmp(c, "top") == 0) {
+		if (n > 2) {
+			snprintf(err, errlen,
+			    "usage: mxctl top [ips|nets|domains|urls|fps] "
+			    "[--by FIELD] [--since D] [--limit N] [--json]");
+			return MX_EINVAL;
+		}
+		a->cmd = CTL_CMD_TOP;
+		a->kind = n == 2 ? pos[1] : "ips";
+		return 0;
+	}
 	snprintf(err, errlen,
 	    "unknown command '%.32s' (block, allow, revoke, "
-	    "sig, edges)",
+	    "sig, edges, show, top)",
 	    c);
 	return MX_EINVAL;
 }
@@ -261,9 +293,12 @@ ctl_conf_usage(FILE *out)
 	    "  sig add FILE.eml --reason TEXT [--ttl D] [--confirm HUB]\n"
 	    "  sig test FILE.eml\n"
 	    "  edges [--wait D] [--hub-metrics HOST:PORT]\n"
+	    "  show KIND VALUE\n"
+	    "  top [ips|nets|domains|urls|fps] [--by FIELD] [--since D] "
+	    "[--limit N]\n"
 	    "  common: --json, --wait D (default 2s), --no-confirm\n"
-	    "  exit: 0 ok, 1 usage/config, 2 refused input, 4 broker failure "
-	    "or not confirmed",
+	    "  exit: 0 ok, 1 usage/config, 2 refused input, 3 not found "
+	    "(show), 4 broker or hub failure, or not confirmed",
 	    out);
 }
 
@@ -276,6 +311,7 @@ ctl_conf_free(struct ctl_conf *c)
 	proto_key_free(c->sign_key);
 	proto_key_free(c->verify_key);
 	explicit_bzero(c->broker_password, sizeof(c->broker_password));
+	explicit_bzero(c->hub_query_token, sizeof(c->hub_query_token));
 	mx_cfg_fini(ctl_conf_table, c);
 	mx_free(c);
 }
@@ -333,6 +369,25 @@ ctl_conf_check(struct ctl_conf *c, const struct ctl_args *a)
 			    "writable directory\n",
 			    c->state_dir);
 			problems++;
+		}
+	}
+	if (a->cmd == CTL_CMD_SHOW || a->cmd == CTL_CMD_TOP) {
+		if (c->hub_query[0] == '\0') {
+			fprintf(stderr, "hub_query: not set: the hub's query "
+			                "HOST:PORT (its `query` parameter)\n");
+			problems++;
+		}
+		if (c->hub_query_token_file[0] != '\0') {
+			char err[300];
+			long n = mx_cfg_read_secret(c->hub_query_token_file,
+			    c->hub_query_token, CTL_SECRET_MAX, err,
+			    sizeof(err));
+
+			if (n <= 0) {
+				fprintf(stderr, "hub_query_token_file: %s\n",
+				    n < 0 ? err : "empty");
+				problems++;
+			}
 		}
 	}
 	if (is_submit || a->cmd == CTL_CMD_EDGES) {

@@ -10,25 +10,23 @@
  * --confirm HUB (or confirm_hub) mxctl then waits, at most --wait, until
  * the hub's update stream carried every record, resending meanwhile.
  * sig test prints what an edge computes for a message; edges reads the
- * retained status of every edge. docs/ctl.md has the details.
+ * retained status of every edge; show and top ask the hub's query
+ * endpoint (hub_query). docs/ctl.md has the details.
  * Exit codes: 0 ok, 1 usage or configuration, 2 refused input (a bad
- * value, an unreadable or unusable sample), 4 broker failure or not
- * confirmed in time.
+ * value, an unreadable or unusable sample), 3 show found nothing, 4
+ * broker or hub failure, or not confirmed in time.
  * Trust: the command line, config and sample are the analyst's (the
  * sample is analysed by proto_content, which bounds its state); status
  * payloads and the hub's metrics come from the network (ctl_status.c).
  * Limits: CTL_SAMPLE_MAX bytes of sample, CTL_EDGES_MAX edges,
- * CTL_METRICS_MAX bytes of metrics page, --wait.
+ * CTL_HTTP_MAX bytes of a metrics page or query answer, --wait.
  */
 #include <errno.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 
 #include <mosquitto.h>
 
@@ -41,9 +39,7 @@
 #include "feeds/feed.h"
 #include "feeds/feed_submit.h"
 
-#define CTL_METRICS_MAX (1u << 20) /* bytes of a metrics page */
-#define CTL_METRICS_TIMEOUT_S 5    /* connect/read of the metrics page */
-#define CTL_TURN_MS 50             /* MQTT loop turn */
+#define CTL_TURN_MS 50 /* MQTT loop turn */
 
 /* ctl_main_now_ms - unix milliseconds */
 static uint64_t
@@ -301,76 +297,147 @@ ctl_main_on_status(
 static int
 ctl_main_metrics(const char *hostport, struct ctl_hub_metrics *hm)
 {
-	struct addrinfo hints, *ai = NULL;
-	struct timeval tv = {CTL_METRICS_TIMEOUT_S, 0};
-	char host[256], port[8], req[400], *buf = NULL, *body;
-	uint16_t p;
-	size_t len = 0;
-	ssize_t k;
-	int fd = -1, rv = CTL_EXIT_USAGE, n;
+	struct ctl_http_answer ans;
+	char err[CTL_ERR_MAX];
+	int rc;
 
-	if (mx_parse_hostport(
-	        hostport, strlen(hostport), host, sizeof(host), &p) != 0) {
-		fprintf(stderr,
-		    "mxctl: --hub-metrics: '%.64s' is not "
-		    "HOST:PORT\n",
-		    hostport);
-		return CTL_EXIT_USAGE;
+	rc = ctl_http_get(hostport, "/metrics", "", &ans, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "mxctl: --hub-metrics: %s\n", err);
+		return rc == MX_EINVAL ? CTL_EXIT_USAGE : CTL_EXIT_BROKER;
 	}
-	snprintf(port, sizeof(port), "%u", (unsigned)p);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(host, port, &hints, &ai) != 0 || ai == NULL) {
-		fprintf(
-		    stderr, "mxctl: --hub-metrics: cannot resolve %s\n", host);
-		goto out;
+	if (ans.status != 200) {
+		fprintf(stderr, "mxctl: --hub-metrics %s: HTTP %d\n", hostport,
+		    ans.status);
+		ctl_http_free(&ans);
+		return CTL_EXIT_BROKER;
 	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
-	    connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-		fprintf(stderr, "mxctl: --hub-metrics %s: %s\n", hostport,
-		    strerror(errno));
-		rv = CTL_EXIT_BROKER;
-		goto out;
-	}
-	n = snprintf(req, sizeof(req),
-	    "GET /metrics HTTP/1.0\r\nHost: %s\r\n\r\n", host);
-	if (n < 0 || (size_t)n >= sizeof(req) ||
-	    write(fd, req, (size_t)n) != n) {
-		fprintf(stderr, "mxctl: --hub-metrics %s: write failed\n",
-		    hostport);
-		rv = CTL_EXIT_BROKER;
-		goto out;
-	}
-	buf = mx_malloc(CTL_METRICS_MAX + 1);
-	while (len < CTL_METRICS_MAX &&
-	       (k = read(fd, buf + len, CTL_METRICS_MAX - len)) > 0)
-		len += (size_t)k;
-	buf[len] = '\0';
-	body = strstr(buf, "\r\n\r\n");
-	if (body == NULL) {
-		fprintf(stderr, "mxctl: --hub-metrics %s: no HTTP answer\n",
-		    hostport);
-		rv = CTL_EXIT_BROKER;
-		goto out;
-	}
-	body += 4;
-	ctl_status_metrics_parse(body, len - (size_t)(body - buf), hm);
+	ctl_status_metrics_parse(ans.body, ans.body_len, hm);
 	if (!hm->is_known)
 		fprintf(stderr,
 		    "mxctl: --hub-metrics %s: no "
 		    "mxhub_update_seq/epoch: lag not shown\n",
 		    hostport);
-	rv = CTL_EXIT_OK;
-out:
-	mx_free(buf);
-	if (fd >= 0)
-		close(fd);
-	if (ai != NULL)
-		freeaddrinfo(ai);
+	ctl_http_free(&ans);
+	return CTL_EXIT_OK;
+}
+
+/*
+ * ctl_main_query - ask the hub's query endpoint; the body goes to stdout
+ * (200, and 404 for show: exit 3), a refusal's first line to stderr
+ */
+static int
+ctl_main_query(const struct ctl_conf *c, const char *what, const char *target)
+{
+	struct ctl_http_answer ans;
+	char err[CTL_ERR_MAX];
+	size_t n;
+	int rc, rv;
+
+	rc = ctl_http_get(
+	    c->hub_query, target, c->hub_query_token, &ans, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "mxctl: hub_query %s\n", err);
+		return rc == MX_EINVAL ? CTL_EXIT_USAGE : CTL_EXIT_BROKER;
+	}
+	switch (ans.status) {
+	case 200:
+	case 404:
+		if (ans.is_cut)
+			fprintf(stderr, "mxctl: %s: answer cut at %u bytes\n",
+			    what, CTL_HTTP_MAX);
+		fwrite(ans.body, 1, ans.body_len, stdout);
+		rv = ans.status == 200 ? CTL_EXIT_OK : CTL_EXIT_NOTFOUND;
+		if (ans.status == 404 && ans.body_len == 0)
+			fprintf(stderr,
+			    "mxctl: %s: the hub has no query endpoint there "
+			    "(hub_query)\n",
+			    what);
+		break;
+	case 400:
+		n = strcspn(ans.body, "\n");
+		fprintf(stderr, "mxctl: %s: %.*s\n", what,
+		    (int)(n < 300 ? n : 300), ans.body);
+		rv = CTL_EXIT_REFUSED;
+		break;
+	case 401:
+		fprintf(stderr,
+		    "mxctl: %s: the hub refused the query token "
+		    "(hub_query_token_file)\n",
+		    what);
+		rv = CTL_EXIT_USAGE;
+		break;
+	default:
+		fprintf(stderr, "mxctl: %s: hub answered HTTP %d\n", what,
+		    ans.status);
+		rv = CTL_EXIT_BROKER;
+		break;
+	}
+	ctl_http_free(&ans);
 	return rv;
+}
+
+/* ctl_main_show - a record, its provenance and counters at the hub */
+static int
+ctl_main_show(const struct ctl_conf *c, const struct ctl_args *a)
+{
+	uint8_t key[PROTO_KEY_MAX];
+	char target[2048];
+	size_t klen;
+	int kind = proto_kind_parse(a->kind, strlen(a->kind));
+	const char *params[] = {"kind", a->kind, "value", a->value, "format",
+	    a->is_json ? "json" : "", NULL};
+
+	if (kind < PROTO_KIND_MIN || kind > PROTO_KIND_MAX) {
+		fprintf(stderr,
+		    "mxctl: show: kind '%.32s' is not ip, net, domain, fp, "
+		    "hash, rcpt-policy or config\n",
+		    a->kind);
+		return CTL_EXIT_REFUSED;
+	}
+	if (proto_key_parse(kind, a->value, strlen(a->value), key, &klen) !=
+	    0) {
+		fprintf(stderr,
+		    "mxctl: show: '%.64s' is not a valid %s value\n", a->value,
+		    a->kind);
+		return CTL_EXIT_REFUSED;
+	}
+	if (ctl_http_query(target, sizeof(target), "/v1/show", params) != 0) {
+		fprintf(stderr, "mxctl: show: value too long\n");
+		return CTL_EXIT_REFUSED;
+	}
+	return ctl_main_query(c, "show", target);
+}
+
+/* ctl_main_top - the worst offenders at the hub */
+static int
+ctl_main_top(const struct ctl_conf *c, const struct ctl_args *a)
+{
+	char target[512];
+	uint64_t v;
+	const char *params[] = {"kind", a->kind, "by", a->by ? a->by : "",
+	    "since", a->since ? a->since : "", "n", a->limit ? a->limit : "",
+	    "format", a->is_json ? "json" : "", NULL};
+
+	if (a->since != NULL && mx_parse_duration_ms(a->since, strlen(a->since),
+	                            1000, 2592000000u, &v) != 0) {
+		fprintf(stderr,
+		    "mxctl: top: --since '%.32s' is not a duration of "
+		    "1s..30d\n",
+		    a->since);
+		return CTL_EXIT_REFUSED;
+	}
+	if (a->limit != NULL &&
+	    mx_parse_u64(a->limit, strlen(a->limit), 1, 1000, &v) != 0) {
+		fprintf(stderr, "mxctl: top: --limit '%.32s' is not 1..1000\n",
+		    a->limit);
+		return CTL_EXIT_REFUSED;
+	}
+	if (ctl_http_query(target, sizeof(target), "/v1/top", params) != 0) {
+		fprintf(stderr, "mxctl: top: arguments too long\n");
+		return CTL_EXIT_REFUSED;
+	}
+	return ctl_main_query(c, "top", target);
 }
 
 /* ctl_main_edges - subscribe to every status for --wait; print */
@@ -491,6 +558,12 @@ main(int argc, char **argv)
 		break;
 	case CTL_CMD_EDGES:
 		rv = ctl_main_edges(c, &a);
+		break;
+	case CTL_CMD_SHOW:
+		rv = ctl_main_show(c, &a);
+		break;
+	case CTL_CMD_TOP:
+		rv = ctl_main_top(c, &a);
 		break;
 	default:
 		printf("mxctl: configuration ok\n");

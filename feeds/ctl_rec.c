@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/mx_alloc.h"
 #include "lib/mx_err.h"
+#include "lib/mx_json.h"
 
 /* ctl_rec_value - a value's canonical key */
 int
@@ -145,24 +147,15 @@ ctl_rec_sig(const struct proto_content_result *res, const char *source,
 	return n;
 }
 
-/* ctl_json_str - a JSON string */
+/* ctl_json_str - a JSON string (mx_json_quote: always valid JSON) */
 void
 ctl_json_str(FILE *out, const char *s, size_t len)
 {
-	size_t i;
+	size_t cap = MX_JSON_QUOTED_MAX(len);
+	char *q = mx_malloc(cap);
 
-	fputc('"', out);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
+	fwrite(q, 1, mx_json_quote(q, cap, s, len), out);
+	mx_free(q);
 }
 
 /* ctl_rec_print - submitted records, human or JSON */

@@ -60,6 +60,8 @@ struct hub_conf {
 	char *rule_fp_action;
 	char *observe_rules;    /* rules whose new records start in observe */
 	char *telemetry_filter; /* comma-separated subscription filters */
+	char *query;            /* HOST:PORT of the analyst queries, "" off */
+	char *query_token_file; /* bearer token they need, "" = none */
 	uint64_t batch_time;    /* ms between update batches */
 	uint64_t snapshot_time; /* ms between snapshots */
 	uint64_t snapshot_min_time;   /* ms at least between asked snapshots */
@@ -88,6 +90,7 @@ struct hub_conf {
 	char broker_host[256];
 	uint16_t broker_port;
 	char broker_password[HUB_SECRET_MAX + 1];
+	char query_token[HUB_SECRET_MAX + 2];
 	struct hub_rule_act act_trap, act_dict, act_proto, act_net, act_fp;
 	struct proto_key *sign_key; /* owned */
 	size_t n_filters;           /* telemetry filters, then feed/+ */
@@ -146,6 +149,9 @@ enum hub_metric {
 	HUB_M_SNAP_ASKED,       /* snapshots asked by a lagging edge */
 	HUB_M_SUBSCRIBED,       /* 1 once the broker acknowledged the
 	                           subscriptions of this session (gauge) */
+	HUB_M_QUERIES,          /* analyst queries answered */
+	HUB_M_QUERY_BAD,        /* ... refused: bad path or parameter */
+	HUB_M_QUERY_DENIED,     /* ... refused: no or a wrong token */
 	HUB_M__COUNT
 };
 
@@ -183,6 +189,19 @@ uint64_t hub_state_seq(const struct hub_state *s);
  */
 int hub_state_get(struct hub_state *s, int kind, const uint8_t *key, size_t len,
     struct proto_record *out);
+/* a record's provenance, kept beside it (hub_state.c) */
+struct hub_prov {
+	uint64_t first_ms;          /* when the record was made, unix ms */
+	uint32_t changes;           /* puts since */
+	char who[HUB_FEED_WHO_MAX]; /* the last submitter or rule */
+};
+/*
+ * hub_state_provenance - the provenance of the record (kind, key), pending
+ * changes included. 0, MX_ENOTFOUND (no record, or one made before
+ * provenance was kept), MX_EIO (damaged) or an error.
+ */
+int hub_state_provenance(struct hub_state *s, int kind, const uint8_t *key,
+    size_t len, struct hub_prov *out);
 /*
  * hub_state_change - put or delete r in the store (inside the open batch),
  * queue it for the next update batch and write the audit line naming who
@@ -243,6 +262,16 @@ void hub_ingest_commit(struct hub_ingest *g);
 void hub_ingest_promote(struct hub_ingest *g, uint64_t now_ms);
 /* hub_ingest_sweep - drop idle counters (a bounded number) */
 void hub_ingest_sweep(struct hub_ingest *g, uint64_t now_ms);
+struct hub_ctr;
+/* hub_ingest_counters - the counter store, for queries (read only) */
+struct hub_ctr *hub_ingest_counters(struct hub_ingest *g);
+
+/* ---- hub_query.c: the analyst's questions (/v1/show, /v1/top) ---- */
+
+/* hub_query_start - serve c->query on the loop; 0 or an MX_E* code */
+int hub_query_start(struct event_base *base, const struct hub_conf *c,
+    struct hub_state *st, struct hub_ingest *g);
+void hub_query_stop(void);
 
 /* ---- hub_feed.c: feed and analyst submissions ---- */
 

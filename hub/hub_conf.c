@@ -38,6 +38,11 @@ static const struct mx_cfg_param hub_conf_table[] = {
         "SOURCE=PEMFILE: a feed or analyst allowed to submit (repeatable)"},
     {"metrics", MX_CFG_STR, HUB_CONF_OFF(metrics), "", 0, 80, NULL,
         "HOST:PORT of /metrics and /healthz (empty: off)"},
+    {"query", MX_CFG_STR, HUB_CONF_OFF(query), "", 0, 80, NULL,
+        "HOST:PORT of the analyst queries (mxctl show/top; empty: off)"},
+    {"query_token_file", MX_CFG_STR, HUB_CONF_OFF(query_token_file), "", 0,
+        4096, NULL,
+        "file holding the bearer token queries need (required off loopback)"},
     {"broker", MX_CFG_STR, HUB_CONF_OFF(broker), "127.0.0.1:1883", 1, 300, NULL,
         "MQTT broker HOST:PORT"},
     {"broker_cafile", MX_CFG_STR, HUB_CONF_OFF(broker_cafile), "", 0, 4096,
@@ -219,6 +224,49 @@ hub_conf_filters(struct hub_conf *c)
 	return 0;
 }
 
+/*
+ * hub_conf_query - the query address and its token: answers carry
+ * provenance (who blocked what, and why), so off loopback a token is
+ * required
+ */
+static int
+hub_conf_query(struct hub_conf *c)
+{
+	char host[256], err[300];
+	uint16_t port;
+	long n;
+
+	if (c->query_token_file[0] != '\0') {
+		n = mx_cfg_read_secret(c->query_token_file, c->query_token,
+		    HUB_SECRET_MAX, err, sizeof(err));
+		if (n < 0) {
+			fprintf(stderr, "query_token_file: %s\n", err);
+			return 1;
+		}
+		if (n == 0) {
+			fprintf(stderr, "query_token_file: '%.256s' is empty\n",
+			    c->query_token_file);
+			return 1;
+		}
+	}
+	if (c->query[0] == '\0')
+		return 0;
+	if (mx_parse_hostport(
+	        c->query, strlen(c->query), host, sizeof(host), &port) != 0) {
+		fprintf(stderr, "query: '%.80s' is not HOST:PORT\n", c->query);
+		return 1;
+	}
+	if (c->query_token[0] == '\0' && strncmp(host, "127.", 4) != 0 &&
+	    strcmp(host, "::1") != 0 && strcmp(host, "localhost") != 0) {
+		fprintf(stderr,
+		    "query: '%.80s' is not a loopback address: set "
+		    "query_token_file too\n",
+		    c->query);
+		return 1;
+	}
+	return 0;
+}
+
 /* hub_conf_check - what spans parameters; key files */
 static int
 hub_conf_check(struct hub_conf *c)
@@ -270,6 +318,7 @@ hub_conf_check(struct hub_conf *c)
 	    "rule_net_action", c->rule_net_action, c->rule_score, &c->act_net);
 	problems += hub_conf_action(
 	    "rule_fp_action", c->rule_fp_action, c->rule_score, &c->act_fp);
+	problems += hub_conf_query(c);
 	problems += hub_conf_filters(c);
 	if (c->data_dir[0] != '\0' && access(c->data_dir, W_OK) != 0) {
 		fprintf(stderr,
@@ -292,6 +341,7 @@ hub_conf_free(struct hub_conf *c)
 		proto_key_free(c->feeds[i].key);
 	proto_key_free(c->sign_key);
 	explicit_bzero(c->broker_password, sizeof(c->broker_password));
+	explicit_bzero(c->query_token, sizeof(c->query_token));
 	mx_cfg_fini(hub_conf_table, c);
 	mx_free(c);
 }

@@ -920,8 +920,8 @@ hub_ctr_top_up(struct hub_ctr_top *h, size_t i, int field)
 
 /* hub_ctr_top - the n largest entries of kind by a decayed sum */
 int
-hub_ctr_top(struct hub_ctr *c, int kind, int field, uint64_t now_ms, size_t n,
-    struct hub_ctr_top *out, size_t *got)
+hub_ctr_top(struct hub_ctr *c, int kind, int field, uint64_t now_ms,
+    uint64_t since_ms, size_t n, struct hub_ctr_top *out, size_t *got)
 {
 	struct hub_ctr_ent e;
 	struct hub_ctr_top cand;
@@ -946,6 +946,8 @@ hub_ctr_top(struct hub_ctr *c, int kind, int field, uint64_t now_ms, size_t n,
 	     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		/* a damaged value or an oversized key is left to the sweep */
 		if (k.mv_size > HUB_CTR_KEY_MAX || hub_ctr_decode(&v, &e) != 0)
+			continue;
+		if (e.last_ms < since_ms)
 			continue;
 		memcpy(cand.key, k.mv_data, k.mv_size);
 		cand.key_len = k.mv_size;

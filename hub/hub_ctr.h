@@ -177,14 +177,15 @@ int hub_ctr_sweep(struct hub_ctr *c, uint64_t now_ms, double below, size_t max,
 
 /*
  * hub_ctr_top - the n entries of kind with the largest sum field at
- * now_ms, largest first (ties by key order), into out[0..n-1]; *got gets
- * how many (fewer when the kind holds fewer). Scans the whole kind
+ * now_ms, among those updated at or after since_ms (0: all), largest
+ * first (ties by key order), into out[0..n-1]; *got gets how many (fewer
+ * when the kind holds fewer). Scans the whole kind
  * (analyst tool, not the ingest path); damaged entries are skipped.
  * out[] is the caller's (n rows) and only meaningful after a 0 return.
  * Returns 0, MX_EINVAL or MX_EIO.
  */
 int hub_ctr_top(struct hub_ctr *c, int kind, int field, uint64_t now_ms,
-    size_t n, struct hub_ctr_top *out, size_t *got);
+    uint64_t since_ms, size_t n, struct hub_ctr_top *out, size_t *got);
 
 /*
  * hub_ctr_count - entries of kind (in the write transaction if one is

@@ -843,3 +843,10 @@ hub_ingest_telemetry(struct hub_ingest *g, const char *pop, const char *edge_id,
 	g->pop = pop;
 	proto_telemetry_decode(p, len, &h, hub_ingest_event, g);
 }
+
+/* hub_ingest_counters - the counter store */
+struct hub_ctr *
+hub_ingest_counters(struct hub_ingest *g)
+{
+	return g->ctr;
+}

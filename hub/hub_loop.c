@@ -554,6 +554,9 @@ hub_loop_run(struct hub_conf *c)
 	if (c->metrics[0] != '\0' &&
 	    hub_metrics_start(hub_loop.base, c->metrics) != 0)
 		mx_fatal("metrics: cannot serve on %s", c->metrics);
+	if (c->query[0] != '\0' &&
+	    hub_query_start(hub_loop.base, c, hub_loop.st, hub_loop.g) != 0)
+		mx_fatal("query: cannot serve on %s", c->query);
 	if (hub_loop_mqtt_new(c) != 0)
 		mx_fatal("MQTT client: cannot set up (TLS files, credentials)");
 	mx_notice("mxhub %s started: epoch %llu seq %llu, %zu feed keys",
@@ -569,6 +572,7 @@ hub_loop_run(struct hub_conf *c)
 	mosquitto_destroy(hub_loop.m);
 	mosquitto_lib_cleanup();
 	hub_metrics_stop();
+	hub_query_stop();
 	event_base_free(hub_loop.base);
 	hub_ingest_close(hub_loop.g);
 	hub_state_close(hub_loop.st);

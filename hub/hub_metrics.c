@@ -66,6 +66,10 @@ static const struct mx_metric_def hub_metrics_names[HUB_M__COUNT] = {
     [HUB_M_BAD_STATUS] = {"mxhub_refused_total{reason=\"status\"}", "counter"},
     [HUB_M_SNAP_ASKED] = {"mxhub_snapshots_asked_total", "counter"},
     [HUB_M_SUBSCRIBED] = {"mxhub_broker_subscribed", "gauge"},
+    [HUB_M_QUERIES] = {"mxhub_queries_total", "counter"},
+    [HUB_M_QUERY_BAD] = {"mxhub_refused_total{reason=\"query\"}", "counter"},
+    [HUB_M_QUERY_DENIED] = {"mxhub_refused_total{reason=\"query_auth\"}",
+        "counter"},
 };
 
 /* hub_metrics_inc - one more */

@@ -32,6 +32,7 @@
 
 #include "lib/mx_alloc.h"
 #include "lib/mx_buf.h"
+#include "lib/mx_endian.h"
 #include "lib/mx_err.h"
 #include "lib/mx_log.h"
 #include "proto/proto_store.h"
@@ -91,6 +92,7 @@ hub_state_open(
 	}
 	memset(&o, 0, sizeof(o));
 	o.map_bytes = c->store_map_size;
+	o.notes = 1; /* provenance beside each record */
 	if ((rc = proto_store_open(path, &o, &s->st)) != 0) {
 		snprintf(err, errlen, "record store '%.256s': %s", path,
 		    mx_strerror(rc));
@@ -235,6 +237,84 @@ hub_state_get(struct hub_state *s, int kind, const uint8_t *key, size_t len,
 	return rc;
 }
 
+/*
+ * The provenance note of a record (docs/hub.md "Provenance"):
+ * [version 1][first_ms le64][changes le32][who bytes]. first_ms: when the
+ * record was made (it is kept while the record is renewed or changed;
+ * a record deleted and made again starts over, its note having gone
+ * with it); changes: puts since then; who: the last submitter or rule.
+ */
+#define HUB_NOTE_V 1
+#define HUB_NOTE_HDR 13
+
+/* hub_state_note_decode - a note into p; MX_EIO when damaged */
+static int
+hub_state_note_decode(const uint8_t *b, size_t len, struct hub_prov *p)
+{
+	size_t wl;
+
+	if (len < HUB_NOTE_HDR || b[0] != HUB_NOTE_V)
+		return MX_EIO;
+	wl = len - HUB_NOTE_HDR;
+	if (wl >= sizeof(p->who))
+		wl = sizeof(p->who) - 1;
+	p->first_ms = mx_get_le64(b + 1);
+	p->changes = mx_get_le32(b + 9);
+	memcpy(p->who, b + HUB_NOTE_HDR, wl);
+	p->who[wl] = '\0';
+	return 0;
+}
+
+/* hub_state_note - write the note of a put, keeping first_ms */
+static int
+hub_state_note(
+    struct hub_state *s, const struct proto_record *r, const char *who)
+{
+	uint8_t b[HUB_NOTE_HDR + HUB_STATE_WHO_MAX];
+	struct hub_prov p;
+	size_t len = 0, wl = strnlen(who, HUB_STATE_WHO_MAX - 1);
+	int rc;
+
+	rc = proto_store_note_get(
+	    s->w, r->kind, r->key, r->key_len, b, sizeof(b), &len);
+	if (rc == 0 && hub_state_note_decode(b, len, &p) == 0) {
+		if (p.changes < UINT32_MAX)
+			p.changes++;
+	} else {
+		p.first_ms = r->ts_ms;
+		p.changes = 1;
+	}
+	b[0] = HUB_NOTE_V;
+	mx_put_le(b + 1, p.first_ms, 8);
+	mx_put_le(b + 9, p.changes, 4);
+	memcpy(b + HUB_NOTE_HDR, who, wl);
+	return proto_store_note_put(
+	    s->w, r->kind, r->key, r->key_len, b, HUB_NOTE_HDR + wl);
+}
+
+/* hub_state_provenance - the note of a live record */
+int
+hub_state_provenance(struct hub_state *s, int kind, const uint8_t *key,
+    size_t len, struct hub_prov *out)
+{
+	uint8_t b[PROTO_STORE_NOTE_MAX];
+	size_t n = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (s->w != NULL) {
+		rc = proto_store_note_get(
+		    s->w, kind, key, len, b, sizeof(b), &n);
+	} else {
+		if ((rc = proto_store_read_renew(s->r)) != 0)
+			return rc;
+		rc = proto_store_note_get(
+		    s->r, kind, key, len, b, sizeof(b), &n);
+		proto_store_read_end(s->r);
+	}
+	return rc != 0 ? rc : hub_state_note_decode(b, n, out);
+}
+
 /* hub_state_change - apply, queue, remember who */
 int
 hub_state_change(
@@ -254,6 +334,10 @@ hub_state_change(
 	}
 	if ((rc = hub_state_begin(s)) != 0)
 		return rc;
+	if (r->op == PROTO_OP_PUT && (rc = hub_state_note(s, r, who)) != 0) {
+		hub_state_lost(s, rc);
+		return rc;
+	}
 	if ((rc = proto_store_apply(s->w, r)) != 0) {
 		/* a failed write leaves the transaction unusable */
 		hub_state_lost(s, rc);

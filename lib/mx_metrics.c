@@ -13,24 +13,46 @@
 #include "lib/mx_err.h"
 #include "lib/mx_parse.h"
 
-/* mx_metrics_render - TYPE lines per family, then name and value */
+/* mx_metrics_family - the length of name's family (the part before '{') */
+static size_t
+mx_metrics_family(const char *name)
+{
+	return strcspn(name, "{");
+}
+
+/* mx_metrics_same - a and b belong to one family */
+static int
+mx_metrics_same(const char *a, const char *b)
+{
+	size_t n = mx_metrics_family(a);
+
+	return n == mx_metrics_family(b) && strncmp(a, b, n) == 0;
+}
+
+/*
+ * mx_metrics_render - each family once, in the order of its first entry:
+ * its "# TYPE" line, then every entry of it wherever it sits in the table
+ * (the text format wants one TYPE line and a family's lines together)
+ */
 void
 mx_metrics_render(struct evbuffer *out, const struct mx_metric_def *defs,
     size_t n, mx_metrics_get_fn get)
 {
-	const char *last = "";
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < n; i++) {
-		const char *name = defs[i].name;
-		size_t base = strcspn(name, "{");
-
-		if (strncmp(last, name, base) != 0 ||
-		    (last[base] != '{' && last[base] != '\0'))
-			evbuffer_add_printf(out, "# TYPE %.*s %s\n", (int)base,
-			    name, defs[i].type);
-		last = name;
-		evbuffer_add_printf(out, "%s %lld\n", name, (long long)get(i));
+		for (j = 0; j < i; j++)
+			if (mx_metrics_same(defs[j].name, defs[i].name))
+				break;
+		if (j < i)
+			continue; /* rendered with its family already */
+		evbuffer_add_printf(out, "# TYPE %.*s %s\n",
+		    (int)mx_metrics_family(defs[i].name), defs[i].name,
+		    defs[i].type);
+		for (j = i; j < n; j++)
+			if (mx_metrics_same(defs[j].name, defs[i].name))
+				evbuffer_add_printf(out, "%s %lld\n",
+				    defs[j].name, (long long)get(j));
 	}
 }
 
@@ -67,10 +89,10 @@ mx_metrics_request(struct evhttp_request *req, void *arg)
 	evbuffer_free(out);
 }
 
-/* mx_metrics_serve - bind and answer */
+/* mx_http_serve - a bounded evhttp server on addr */
 struct evhttp *
-mx_metrics_serve(struct event_base *base, const char *addr,
-    const struct mx_metrics_page *page, int *rc)
+mx_http_serve(struct event_base *base, const char *addr,
+    void (*cb)(struct evhttp_request *, void *), void *arg, int *rc)
 {
 	struct evhttp *http;
 	char host[64];
@@ -85,11 +107,11 @@ mx_metrics_serve(struct event_base *base, const char *addr,
 		*rc = MX_EIO;
 		return NULL;
 	}
-	evhttp_set_max_headers_size(http, 8192);
-	evhttp_set_max_body_size(http, 1024);
-	evhttp_set_timeout(http, 10);
+	evhttp_set_max_headers_size(http, MX_HTTP_HEADERS_MAX);
+	evhttp_set_max_body_size(http, MX_HTTP_BODY_MAX);
+	evhttp_set_timeout(http, MX_HTTP_TIMEOUT_S);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET);
-	evhttp_set_gencb(http, mx_metrics_request, (void *)page);
+	evhttp_set_gencb(http, cb, arg);
 	if (evhttp_bind_socket(http, host, port) != 0) {
 		evhttp_free(http);
 		*rc = MX_EIO;
@@ -97,6 +119,14 @@ mx_metrics_serve(struct event_base *base, const char *addr,
 	}
 	*rc = 0;
 	return http;
+}
+
+/* mx_metrics_serve - bind and answer */
+struct evhttp *
+mx_metrics_serve(struct event_base *base, const char *addr,
+    const struct mx_metrics_page *page, int *rc)
+{
+	return mx_http_serve(base, addr, mx_metrics_request, (void *)page, rc);
 }
 
 /* mx_metrics_close - free the server */

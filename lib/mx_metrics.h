@@ -30,8 +30,9 @@ struct mx_metric_def {
 typedef int64_t (*mx_metrics_get_fn)(size_t i);
 
 /*
- * mx_metrics_render - append the n entries of defs with their values;
- * a "# TYPE" line opens each family (the name before '{')
+ * mx_metrics_render - append the n entries of defs with their values,
+ * grouped by family (the name before '{'): one "# TYPE" line per family,
+ * then all of its entries, families in the order they first appear
  */
 void mx_metrics_render(struct evbuffer *out, const struct mx_metric_def *defs,
     size_t n, mx_metrics_get_fn get);
@@ -50,6 +51,21 @@ struct mx_metrics_page {
  */
 struct evhttp *mx_metrics_serve(struct event_base *base, const char *addr,
     const struct mx_metrics_page *page, int *rc);
+/*
+ * mx_http_serve - the bounded HTTP server every endpoint of ours uses:
+ * bind HOST:PORT on base, answer GET only (others 405), headers at most
+ * MX_HTTP_HEADERS_MAX bytes, bodies MX_HTTP_BODY_MAX, idle connections
+ * closed after MX_HTTP_TIMEOUT_S; every request goes to cb(req, arg).
+ * Returns the server or NULL (*rc: MX_EINVAL bad address, MX_EIO cannot
+ * bind). Free with mx_metrics_close.
+ */
+#define MX_HTTP_HEADERS_MAX 8192
+#define MX_HTTP_BODY_MAX 1024
+#define MX_HTTP_TIMEOUT_S 10
+struct evhttp_request;
+struct evhttp *mx_http_serve(struct event_base *base, const char *addr,
+    void (*cb)(struct evhttp_request *, void *), void *arg, int *rc);
+
 /* mx_metrics_close - free the server; NULL does nothing */
 void mx_metrics_close(struct evhttp *http);
 

@@ -620,6 +620,27 @@ proto_store_put(
 	return 0;
 }
 
+/* proto_store_note_key - [kind][key] into buf; its size */
+static size_t
+proto_store_note_key(int kind, const uint8_t *key, size_t keylen, uint8_t *buf)
+{
+	buf[0] = (uint8_t)kind;
+	memcpy(buf + 1, key, keylen);
+	return keylen + 1;
+}
+
+/* proto_store_note_del - drop the note of a deleted record, if any */
+static int
+proto_store_note_del(
+    struct proto_txn *t, int kind, const uint8_t *key, size_t keylen)
+{
+	uint8_t nk[PROTO_KEY_MAX + 1];
+	MDB_val k = {proto_store_note_key(kind, key, keylen, nk), nk};
+	int mrc = mdb_del(t->txn, t->s->dbi_notes, &k, NULL);
+
+	return mrc == MDB_NOTFOUND ? 0 : proto_store_err(mrc);
+}
+
 /*
  * proto_store_del - delete (kind, key) with its index entry and count
  * only_exp: when non-zero, delete only a valid record that expires
@@ -653,6 +674,9 @@ proto_store_del(struct proto_txn *t, int kind, const uint8_t *key,
 	if (rc != 0)
 		return rc;
 	*is_deleted = 1;
+	if (t->s->has_notes &&
+	    (rc = proto_store_note_del(t, kind, key, keylen)) != 0)
+		return rc;
 	if (kind == PROTO_KIND_NET) {
 		proto_store_nl_adjust(t, key, keylen, -1);
 		return proto_store_nx_change(t, key, keylen, 0);
@@ -806,6 +830,13 @@ proto_store_open(const char *dir, const struct proto_store_opts *opts,
 	    (mdb_dbi_open(txn, "meta", dflags, &s->dbi_meta) != 0 ||
 	        mdb_dbi_open(txn, "expiry", dflags, &s->dbi_expiry) != 0))
 		rc = MX_EIO;
+	if (rc == 0 && opts->notes) {
+		mrc = mdb_dbi_open(txn, "notes", dflags, &s->dbi_notes);
+		if (mrc == 0)
+			s->has_notes = 1;
+		else if (mrc != MDB_NOTFOUND || !s->is_read_only)
+			rc = MX_EIO;
+	}
 	/* a reader copes without the index (it probes); a writer builds it */
 	if (rc == 0) {
 		mrc = mdb_dbi_open(txn, "netidx", dflags, &s->dbi_netidx);
@@ -1458,6 +1489,59 @@ proto_store_pos_put(
 	if (rc != 0)
 		t->err = rc;
 	return rc;
+}
+
+/* proto_store_note_put - set a record's note */
+int
+proto_store_note_put(struct proto_txn *t, int kind, const uint8_t *key,
+    size_t keylen, const void *note, size_t len)
+{
+	uint8_t nk[PROTO_KEY_MAX + 1];
+	MDB_val k, v = {len, (void *)note};
+	int rc;
+
+	if (t == NULL || key == NULL || note == NULL || kind < PROTO_KIND_MIN ||
+	    kind > PROTO_STORE_KIND_MAX || keylen == 0 ||
+	    keylen > PROTO_KEY_MAX || len == 0 || len > PROTO_STORE_NOTE_MAX)
+		return MX_EINVAL;
+	if (!t->is_write || !t->s->has_notes)
+		return MX_ESTATE;
+	if (t->err != 0)
+		return t->err;
+	k.mv_size = proto_store_note_key(kind, key, keylen, nk);
+	k.mv_data = nk;
+	rc = proto_store_err(mdb_put(t->txn, t->s->dbi_notes, &k, &v, 0));
+	if (rc != 0)
+		t->err = rc;
+	return rc;
+}
+
+/* proto_store_note_get - read a record's note */
+int
+proto_store_note_get(struct proto_txn *t, int kind, const uint8_t *key,
+    size_t keylen, void *out, size_t cap, size_t *len)
+{
+	uint8_t nk[PROTO_KEY_MAX + 1];
+	MDB_val k, v;
+	int mrc;
+
+	if (t == NULL || key == NULL || out == NULL || len == NULL ||
+	    kind < PROTO_KIND_MIN || kind > PROTO_STORE_KIND_MAX ||
+	    keylen == 0 || keylen > PROTO_KEY_MAX)
+		return MX_EINVAL;
+	if (!atomic_load(&t->is_active) || !t->s->has_notes)
+		return MX_ESTATE;
+	k.mv_size = proto_store_note_key(kind, key, keylen, nk);
+	k.mv_data = nk;
+	if ((mrc = mdb_get(t->txn, t->s->dbi_notes, &k, &v)) != 0)
+		return proto_store_err(mrc);
+	if (v.mv_size > PROTO_STORE_NOTE_MAX)
+		return MX_EIO;
+	if (v.mv_size > cap)
+		return MX_ETOOBIG;
+	memcpy(out, v.mv_data, v.mv_size);
+	*len = v.mv_size;
+	return 0;
 }
 
 /*

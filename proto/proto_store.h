@@ -3,9 +3,10 @@
  *
  * One LMDB environment per program, one named database per record kind,
  * plus "meta" (per-hub epoch/seq, store layout version, prefix-length
- * counts), "expiry" (an index by expiry time for the sweep) and "netidx"
+ * counts), "expiry" (an index by expiry time for the sweep), "netidx"
  * (the net address space cut into runs with the same longest covering
- * net, for one-seek longest-prefix match). Keys are the canonical binary
+ * net, for one-seek longest-prefix match) and, where asked for, "notes"
+ * (the program's own bytes beside a record). Keys are the canonical binary
  * keys of proto_record.h; values are a small fixed-layout header with a
  * layout version, then source, reason and data (docs/store.md). Each
  * value names its origin: 0 for the store's own records, or the slot of
@@ -45,6 +46,7 @@ struct proto_store_opts {
 	unsigned max_readers; /* reader slots; 0 = 126 (LMDB default) */
 	int read_only;        /* open without write access */
 	int no_sync;          /* skip fsync at commit (rebuildable caches) */
+	int notes;            /* open (a writer: create) the notes database */
 };
 
 /*
@@ -182,6 +184,26 @@ int proto_store_count(struct proto_txn *t, int kind, uint64_t *out);
  */
 int proto_store_sweep(
     struct proto_store *s, uint64_t now, size_t max, size_t *removed);
+
+/*
+ * Notes: a few bytes the program keeps beside a record (the hub keeps
+ * its provenance: who made it and when). A note lives as long as its
+ * record: every delete of the record (apply of a del, sweep of an
+ * expired record, clear_origin) deletes its note in the same
+ * transaction. Only a store opened with opts.notes has them; the others
+ * get MX_ESTATE.
+ * proto_store_note_put - set the note of (kind, key), 1..PROTO_STORE_NOTE_MAX
+ *   bytes, in a write transaction. Returns 0, MX_EINVAL, MX_ESTATE, or
+ *   MX_EFULL / MX_EIO (after which the caller must abort).
+ * proto_store_note_get - copy the note into out (cap bytes); *len gets
+ *   its size. Returns 0, MX_ENOTFOUND, MX_EINVAL, MX_ETOOBIG (cap too
+ *   small), MX_ESTATE or MX_EIO.
+ */
+#define PROTO_STORE_NOTE_MAX 512
+int proto_store_note_put(struct proto_txn *t, int kind, const uint8_t *key,
+    size_t keylen, const void *note, size_t len);
+int proto_store_note_get(struct proto_txn *t, int kind, const uint8_t *key,
+    size_t keylen, void *out, size_t cap, size_t *len);
 
 /*
  * Per-hub position: the epoch and last applied seq of each hub's stream.

@@ -33,6 +33,8 @@ struct proto_store {
 	MDB_dbi dbi_expiry;        /* [be64 expires][kind][key] */
 	MDB_dbi dbi_netidx;        /* [family][start] -> covering net key */
 	int has_netidx;            /* dbi_netidx exists (always if writable) */
+	MDB_dbi dbi_notes;         /* [kind][key] -> caller's note */
+	int has_notes;             /* opened with opts.notes and it exists */
 	int is_read_only;          /* opened with MDB_RDONLY */
 	int has_mutexes;           /* both mutexes initialised */
 	atomic_int is_remapping;   /* a thread is remapping */

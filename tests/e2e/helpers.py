@@ -950,3 +950,25 @@ def rcpt_hash(salt, local):
     if isinstance(local, str):
         local = local.encode()
     return hmac.new(salt, local.lower(), hashlib.sha256).digest()[:16]
+
+
+def assert_exposition_grouped(text):
+    """Prometheus text format: one TYPE line per family, and the samples
+    of a family together (a parser refuses a family split in two)."""
+    types = re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M)
+    names = [t[0] for t in types]
+    assert len(names) == len(set(names)), "a family typed twice: %s" % (
+        sorted(n for n in names if names.count(n) > 1))
+    histograms = {n for n, t in types if t == "histogram"}
+    runs = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        fam = re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)", line).group(1)
+        base = re.sub(r"_(bucket|sum|count)$", "", fam)
+        if base in histograms:
+            fam = base
+        if not runs or runs[-1] != fam:
+            runs.append(fam)
+    split = sorted({f for f in runs if runs.count(f) > 1})
+    assert not split, "families split: %s" % split

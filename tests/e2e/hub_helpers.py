@@ -97,7 +97,7 @@ class Hub:
     live = []
 
     def __init__(self, tmpdir, broker, hub_id="hub-1", args=(),
-                 feeds=(), data_dir=None):
+                 feeds=(), data_dir=None, query=False):
         self.tmpdir = str(tmpdir)
         self.hub_id = hub_id
         self.broker = broker
@@ -109,6 +109,9 @@ class Hub:
         os.makedirs(self.data_dir, exist_ok=True)
         self.logpath = os.path.join(self.tmpdir, hub_id + ".log")
         self._held, self.metrics_port = reserve_port()
+        # the analyst query endpoint (mxctl show/top), when asked for
+        self._held_q, self.query_port = reserve_port() if query \
+            else (None, None)
         self.proc = None
         self.killed = False  # last stopped with SIGKILL by the test
         Hub.live.append(self)
@@ -118,15 +121,18 @@ class Hub:
              "--data-dir", self.data_dir, "--key", self.key,
              "--broker", "127.0.0.1:%d" % self.broker.port,
              "--metrics", "127.0.0.1:%d" % self.metrics_port]
+        if self.query_port is not None:
+            a += ["--query", "127.0.0.1:%d" % self.query_port]
         for source, pub in self.feeds:
             a += ["--feed-key", "%s=%s" % (source, pub)]
         return a + self.args
 
     def start(self):
         self.killed = False
-        if self._held is not None:
-            self._held.close()
-            self._held = None
+        for held in ("_held", "_held_q"):
+            if getattr(self, held) is not None:
+                getattr(self, held).close()
+                setattr(self, held, None)
         self.log_f = open(self.logpath, "ab")
         self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
                                      stdout=self.log_f, stderr=self.log_f)

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from helpers import make_message, stuff, wait_until
+from helpers import assert_exposition_grouped, make_message, stuff, wait_until
 
 
 def get(edge, path, method="GET"):
@@ -42,6 +42,7 @@ def test_metrics_text_format_has_types_and_histogram(edge, sink):
                  "mxedge_sessions_open", "mxedge_end_of_data_seconds"):
         assert want in names, want
     assert 'mxedge_end_of_data_seconds_bucket{le="+Inf"} 0' in text
+    assert_exposition_grouped(text)
 
 
 def test_counters_follow_the_traffic(edge, sink):

@@ -448,10 +448,12 @@ test_top_returns_largest_first(void **state)
 {
 	struct fix *f = *state;
 	struct hub_ctr_delta d = {.add = {0}};
-	struct hub_ctr_top top[8];
+	struct hub_ctr_top top[8], *top2 = calloc(300, sizeof(*top2));
 	size_t got, i;
 	char key[32];
 	int k;
+
+	assert_non_null(top2);
 
 	assert_int_equal(hub_ctr_begin(f->c), 0);
 	for (k = 0; k < 200; k++) {
@@ -477,7 +479,7 @@ test_top_returns_largest_first(void **state)
 	    0);
 	/* top sees the open txn */
 	assert_int_equal(hub_ctr_top(f->c, HUB_CK_DOMAIN, HUB_CF_REJECT,
-	                     T_T0 + T_HL, 5, top, &got),
+	                     T_T0 + T_HL, 0, 5, top, &got),
 	    0);
 	assert_int_equal(hub_ctr_commit(f->c), 0);
 	assert_int_equal(got, 5);
@@ -491,7 +493,7 @@ test_top_returns_largest_first(void **state)
 	}
 	/* a later time decays all alike: same order, half the values */
 	assert_int_equal(hub_ctr_top(f->c, HUB_CK_DOMAIN, HUB_CF_REJECT,
-	                     T_T0 + 2 * T_HL, 8, top, &got),
+	                     T_T0 + 2 * T_HL, 0, 8, top, &got),
 	    0);
 	assert_int_equal(got, 8);
 	assert_memory_equal(top[0].key, "a-tie", 5);
@@ -504,7 +506,7 @@ test_top_returns_largest_first(void **state)
 
 		assert_non_null(all);
 		assert_int_equal(hub_ctr_top(f->c, HUB_CK_DOMAIN, HUB_CF_REJECT,
-		                     T_T0 + T_HL, 300, all, &got),
+		                     T_T0 + T_HL, 0, 300, all, &got),
 		    0);
 		assert_int_equal(got, 202);
 		for (i = 1; i < got; i++)
@@ -513,11 +515,25 @@ test_top_returns_largest_first(void **state)
 		assert_memory_equal(all[191].key, "old", 3);
 		free(all);
 	}
+	/* since: only what was updated then or later ("old" was not) */
+	assert_int_equal(hub_ctr_top(f->c, HUB_CK_DOMAIN, HUB_CF_REJECT,
+	                     T_T0 + T_HL, T_T0, 300, top2, &got),
+	    0);
+	assert_int_equal(got, 201);
+	for (i = 0; i < got; i++)
+		assert_false(
+		    top2[i].key_len == 3 && memcmp(top2[i].key, "old", 3) == 0);
+	assert_int_equal(hub_ctr_top(f->c, HUB_CK_DOMAIN, HUB_CF_REJECT,
+	                     T_T0 + T_HL, T_T0 + T_HL + 1, 8, top, &got),
+	    0);
+	assert_int_equal(got, 0);
+	free(top2);
 	assert_int_equal(
-	    hub_ctr_top(f->c, HUB_CK_FP, HUB_CF_REJECT, T_T0, 8, top, &got), 0);
+	    hub_ctr_top(f->c, HUB_CK_FP, HUB_CF_REJECT, T_T0, 0, 8, top, &got),
+	    0);
 	assert_int_equal(got, 0);
 	assert_int_equal(
-	    hub_ctr_top(f->c, HUB_CK_FP, HUB_CF__COUNT, T_T0, 8, top, &got),
+	    hub_ctr_top(f->c, HUB_CK_FP, HUB_CF__COUNT, T_T0, 0, 8, top, &got),
 	    MX_EINVAL);
 }
 
@@ -663,7 +679,8 @@ test_damaged_value_is_eio(void **state)
 	assert_true(v.v[HUB_CF_VOLUME] == 14);
 	/* top skips them */
 	assert_int_equal(
-	    hub_ctr_top(f->c, HUB_CK_FP, HUB_CF_VOLUME, T_T0, 4, top, &got), 0);
+	    hub_ctr_top(f->c, HUB_CK_FP, HUB_CF_VOLUME, T_T0, 0, 4, top, &got),
+	    0);
 	assert_int_equal(got, 2);
 	/* the sweep deletes damaged entries whatever their sums */
 	assert_int_equal(hub_ctr_sweep(f->c, T_T0, 0.0, 0, &removed), 0);

@@ -2377,6 +2377,114 @@ test_each_in_key_order(void **state)
 	proto_store_read_free(t);
 }
 
+/* note_of - the note of an IP record as a string, or "" with the error */
+static int
+note_of(struct proto_store *s, const char *ip, char *out, size_t cap)
+{
+	struct proto_record r;
+	struct proto_txn *t;
+	size_t len = 0;
+	int rc;
+
+	rec(&r, PROTO_KIND_IP, ip, 0, 0);
+	assert_int_equal(proto_store_read_begin(s, &t), 0);
+	rc = proto_store_note_get(
+	    t, PROTO_KIND_IP, r.key, r.key_len, out, cap - 1, &len);
+	proto_store_read_free(t);
+	out[rc == 0 ? len : 0] = '\0';
+	return rc;
+}
+
+/* note_put - set the note of an IP record in its own transaction */
+static int
+note_put(struct proto_store *s, const char *ip, const char *note)
+{
+	struct proto_record r;
+	struct proto_txn *t;
+	int rc;
+
+	rec(&r, PROTO_KIND_IP, ip, 0, 0);
+	assert_int_equal(proto_store_write_begin(s, &t), 0);
+	rc = proto_store_note_put(
+	    t, PROTO_KIND_IP, r.key, r.key_len, note, strlen(note));
+	if (rc != 0) {
+		proto_store_abort(t);
+		return rc;
+	}
+	return proto_store_commit(t);
+}
+
+/* test_notes_live_as_long_as_their_record - a note goes with its record
+ * on every path a record goes: del, sweep, clear_origin */
+static void
+test_notes_live_as_long_as_their_record(void **state)
+{
+	struct fix *f = *state;
+	struct proto_store_opts o = {.map_bytes = T_MAP, .notes = 1};
+	struct proto_store_opts plain = {.map_bytes = T_MAP};
+	struct proto_store_opts ro = {.read_only = 1, .notes = 1};
+	char big[PROTO_STORE_NOTE_MAX + 2], out[PROTO_STORE_NOTE_MAX + 1];
+	struct proto_txn *t;
+	uint8_t slot = 0;
+	size_t removed = 0;
+
+	/* a store opened without notes refuses them */
+	assert_int_equal(note_put(f->s, "192.0.2.1", "x"), MX_ESTATE);
+	assert_int_equal(reopen(f, &o), 0);
+	put(f->s, PROTO_KIND_IP, "192.0.2.1", 1, 0);
+	put(f->s, PROTO_KIND_IP, "192.0.2.2", 1, 500);
+	assert_int_equal(note_put(f->s, "192.0.2.1", "by alice"), 0);
+	assert_int_equal(note_put(f->s, "192.0.2.2", "by rule"), 0);
+	assert_int_equal(note_of(f->s, "192.0.2.1", out, sizeof(out)), 0);
+	assert_string_equal(out, "by alice");
+	/* overwritten by a later put of the note; a record put keeps it */
+	assert_int_equal(note_put(f->s, "192.0.2.1", "by bob"), 0);
+	put(f->s, PROTO_KIND_IP, "192.0.2.1", 2, 0);
+	assert_int_equal(note_of(f->s, "192.0.2.1", out, sizeof(out)), 0);
+	assert_string_equal(out, "by bob");
+	/* a buffer too small, an empty or over-long note */
+	assert_int_equal(note_of(f->s, "192.0.2.1", out, 4), MX_ETOOBIG);
+	assert_int_equal(note_put(f->s, "192.0.2.1", ""), MX_EINVAL);
+	memset(big, 'n', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(note_put(f->s, "192.0.2.1", big), MX_EINVAL);
+	big[PROTO_STORE_NOTE_MAX] = '\0';
+	assert_int_equal(note_put(f->s, "192.0.2.1", big), 0);
+	assert_int_equal(note_of(f->s, "192.0.2.1", out, sizeof(out)), 0);
+	assert_int_equal(strlen(out), PROTO_STORE_NOTE_MAX);
+	/* delete: the note goes */
+	del(f->s, PROTO_KIND_IP, "192.0.2.1");
+	assert_int_equal(
+	    note_of(f->s, "192.0.2.1", out, sizeof(out)), MX_ENOTFOUND);
+	/* sweep of the expired record: the note goes */
+	assert_int_equal(sweep(f->s, 1000, 10), 1);
+	assert_int_equal(
+	    note_of(f->s, "192.0.2.2", out, sizeof(out)), MX_ENOTFOUND);
+	/* clear_origin: the notes of that hub's records go */
+	assert_int_equal(slot_of(f->s, "hub-a", &slot), 0);
+	put_from(f->s, PROTO_KIND_IP, "192.0.2.3", 1, 0, slot);
+	assert_int_equal(note_put(f->s, "192.0.2.3", "from hub-a"), 0);
+	assert_int_equal(proto_store_write_begin(f->s, &t), 0);
+	assert_int_equal(proto_store_clear_origin(t, slot, &removed), 0);
+	assert_int_equal(proto_store_commit(t), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(
+	    note_of(f->s, "192.0.2.3", out, sizeof(out)), MX_ENOTFOUND);
+	proto_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(raw_entries(f->dir, "notes"), 0);
+	assert_int_equal(reopen(f, &o), 0);
+	/* a reader sees the notes a writer left; a plain open ignores them */
+	put(f->s, PROTO_KIND_IP, "192.0.2.4", 1, 0);
+	assert_int_equal(note_put(f->s, "192.0.2.4", "kept"), 0);
+	assert_int_equal(reopen(f, &ro), 0);
+	assert_int_equal(note_of(f->s, "192.0.2.4", out, sizeof(out)), 0);
+	assert_string_equal(out, "kept");
+	assert_int_equal(reopen(f, &plain), 0);
+	assert_int_equal(
+	    note_of(f->s, "192.0.2.4", out, sizeof(out)), MX_ESTATE);
+}
+
 /* main - run every store test, each in a fresh store */
 int
 main(void)
@@ -2414,6 +2522,7 @@ main(void)
 	    T(test_origin_clear_keeps_indexes),
 	    T(test_layout2_store_read_then_upgraded),
 	    T(test_each_in_key_order),
+	    T(test_notes_live_as_long_as_their_record),
 #undef T
 	};
 
