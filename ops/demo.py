@@ -3,10 +3,15 @@ mxedge to a real destination sink, printing what happened to each message.
 
 Usage: python3 ops/demo.py EDGE_PORT SINK_PORT METRICS_PORT MXCACHE DATA_DIR
                           BROKER_PORT HUB_METRICS_PORT ANALYST_KEY EDGE_B_PORT
+                          DATA_DIR_B MXFEED FEED_CONF FEED_LIST MXCTL MXCTL_CONF
+(DATA_DIR and DATA_DIR_B: the caches of POP a and POP b; FEED_CONF: mxfeed's
+configuration for the source demo-drop; FEED_LIST: where to write its list;
+MXCTL_CONF: the analyst's configuration, with the hub's query address)
 Exits non-zero when any step did not get the reply it should, so the
 stack command doubles as a smoke test.
 """
 
+import json
 import re
 import smtplib
 import socket
@@ -21,6 +26,8 @@ MXCACHE, CACHE_DIR = sys.argv[4], sys.argv[5]
 BROKER, HUB_METRICS = int(sys.argv[6]), int(sys.argv[7])
 ANALYST_KEY = sys.argv[8]
 EDGE_B = int(sys.argv[9])
+CACHE_DIR_B, MXFEED, FEED_CONF, FEED_LIST = sys.argv[10:14]
+MXCTL, MXCTL_CONF = sys.argv[14:16]
 HOST = "127.0.0.1"
 
 MSG = ("From: <alice@partner.test>\r\nTo: <{rcpt}>\r\n"
@@ -29,8 +36,9 @@ MSG = ("From: <alice@partner.test>\r\nTo: <{rcpt}>\r\n"
 results = []
 
 
-def check(name, got, want, note=""):
-    ok = got.startswith(want)
+def check(name, got, want, note="", also=True):
+    """One line of the summary: ok when got starts with want (and also)."""
+    ok = got.startswith(want) and also
     results.append(ok)
     print("  %-44s %-3s %s%s" % (name, "ok" if ok else "BAD", got,
                                  ("  (" + note + ")") if note else ""))
@@ -264,6 +272,138 @@ else:
 check("a trap sender connects again at POP b", greeting("127.0.8.1",
       EDGE_B), "554 5.7.1", "rule:trap, published to every POP")
 
+
+def hub_counters():
+    """mxhub's /metrics as a dict of name -> value text."""
+    with urllib.request.urlopen(
+            "http://%s:%d/metrics" % (HOST, HUB_METRICS), timeout=5) as r:
+        return dict(line.rsplit(" ", 1)
+                    for line in r.read().decode().splitlines()
+                    if line and not line.startswith("#"))
+
+
+def hub_count(counters, name):
+    try:
+        return int(counters.get(name, "0"))
+    except ValueError:
+        return -1
+
+
+def mxfeed_import(watch=()):
+    """mxfeed -c FEED_CONF FEED_LIST, as its timer runs it. While it runs
+    and for up to 10 s after, FEED_IP connects to each (pop, port) of
+    watch until refused. What mxfeed printed (exit code, added, removed,
+    renewed, published), the ms it ran, and {pop: (greeting, ms after
+    mxfeed started)} for each edge that refused."""
+    t0 = time.time()
+    p = subprocess.Popen([MXFEED, "-c", FEED_CONF, FEED_LIST],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    ran, seen = None, {}
+    while True:
+        if ran is None and p.poll() is not None:
+            ran = time.time() - t0
+        if ran is not None and (len(seen) == len(watch) or
+                                time.time() - t0 > ran + 10):
+            break
+        if ran is None and time.time() - t0 > 30:  # publish_timeout is 10 s
+            p.kill()
+            continue
+        for pop, port in watch:
+            if pop not in seen:
+                g = greeting(FEED_IP, port)
+                if g.startswith("554"):
+                    seen[pop] = (g, (time.time() - t0) * 1000)
+        time.sleep(0.005)
+    out, err = p.communicate()
+    ms = ran * 1000
+    diff = re.search(r"; (\d+) added, (\d+) removed, (\d+) renewed, "
+                     r"(\d+) unchanged$", out, re.M)
+    pub = re.search(r": (published \d+ records in \d+ messages|"
+                    r"nothing to publish)", out)
+    if diff is None or pub is None:  # show what went wrong instead
+        last = (err.strip() or out.strip() or "no output")
+        return "exit %d: %s" % (p.returncode, last.splitlines()[-1]), ms, seen
+    return "exit %d: %s added, %s removed, %s renewed; %s" % (
+        p.returncode, diff.group(1), diff.group(2), diff.group(3),
+        pub.group(1)), ms, seen
+
+
+def cache_record(cache_dir, ip):
+    """The record an edge's cache holds for ip (mxcache lookup): a dict of
+    its fields (kind, key, action, source, reason, ...), {} when none."""
+    p = subprocess.run([MXCACHE, "-d", cache_dir, "lookup", "ip", ip],
+                       capture_output=True, text=True, timeout=10)
+    return {k: v.strip('"') for k, v in
+            re.findall(r'(\w+)=("[^"]*"|\S+)', p.stdout)}
+
+
+print()
+print("a feed import: mxfeed reads a blocklist (Spamhaus DROP format) and "
+      "submits the difference, signed as source demo-drop")
+# loopback networks used by this step only (mxfeed never takes
+# 127.0.0.0/24, the DNSBL answer range, so they are further up 127/8)
+LISTED = [("127.0.40.0/24", "SBL9001"), ("127.0.41.0/24", "SBL9002")]
+FEED_IP = "127.0.40.7"
+with open(FEED_LIST, "w") as f:
+    f.write("; Spamhaus DROP List (mxsentry demo)\n"
+            "; loopback networks, for the local stack only\n" +
+            "".join("%s ; %s\n" % n for n in LISTED))
+with open(FEED_LIST) as f:
+    print("  list %s: %s" % (FEED_LIST, ", ".join(
+        line.strip() for line in f if not line.startswith(";"))))
+before = "POP a %s, POP b %s" % (greeting(FEED_IP)[:3],
+                                  greeting(FEED_IP, EDGE_B)[:3])
+check("%s before the import" % FEED_IP, before, "POP a 220, POP b 220",
+      "not listed yet")
+hub0 = hub_counters()
+# both edges are tried, together, from the moment mxfeed starts
+text, ms, seen = mxfeed_import([("a", EDGE), ("b", EDGE_B)])
+check("mxfeed demo-drop.txt (first import)", text,
+      "exit 0: %d added, 0 removed, 0 renewed; published %d records" % (
+          len(LISTED), len(LISTED)), "mxfeed ran %.0f ms" % ms)
+hub1 = hub_counters()
+subs = hub_count(hub1, "mxhub_feed_submissions_total") - hub_count(
+    hub0, "mxhub_feed_submissions_total")
+recs = hub_count(hub1, 'mxhub_records_changed_total{by="feed"}') - hub_count(
+    hub0, 'mxhub_records_changed_total{by="feed"}')
+check("the hub takes the submission",
+      "%d submission%s, %d records changed" % (subs, "" if subs == 1 else "s",
+                                               recs),
+      "1 submission, %d records changed" % len(LISTED),
+      "counted by mxhub: feed_submissions, records_changed{by=feed}")
+for pop, port, cache in [("a", EDGE, CACHE_DIR), ("b", EDGE_B, CACHE_DIR_B)]:
+    g, t = seen[pop] if pop in seen else (greeting(FEED_IP, port), None)
+    r = cache_record(cache, FEED_IP)
+    check("%s connects to POP %s" % (FEED_IP, pop), g, "554 5.7.1",
+          "record %s %s source=%s reason=%s; %s" % (
+              r.get("kind", "-"), r.get("key", "-"), r.get("source", "-"),
+              r.get("reason", "-"), "not refused within 10 s" if t is None
+              else "refused %.0f ms after mxfeed started" % t),
+          also=(r.get("source"), r.get("reason")) == ("demo-drop",
+                                                      LISTED[0][1]))
+# the analyst asks the hub where the record came from (mxctl show)
+p = subprocess.run([MXCTL, "-c", MXCTL_CONF, "show", "net", LISTED[0][0],
+                    "--json"], capture_output=True, text=True, timeout=30)
+try:
+    shown = json.loads(p.stdout)["record"] or {}
+except ValueError:
+    shown = {}
+check("mxctl show net %s" % LISTED[0][0],
+      "exit %d: by %s, reason %s" % (p.returncode, shown.get("by", "-"),
+                                      shown.get("reason", "-")),
+      "exit 0: by feed:demo-drop/", "the hub's provenance of the record",
+      also=shown.get("reason") == LISTED[0][1])
+text, ms, _ = mxfeed_import()
+# time for a submission, had there been one, to reach the hub (the first
+# import reached both edges within tens of ms)
+time.sleep(0.2)
+subs2 = hub_count(hub_counters(), "mxhub_feed_submissions_total") - hub_count(
+    hub1, "mxhub_feed_submissions_total")
+check("mxfeed demo-drop.txt again (same list)", text,
+      "exit 0: 0 added, 0 removed, 0 renewed; nothing to publish",
+      "the hub took %d submissions" % subs2, also=subs2 == 0)
+
 print()
 print("what mxedge counted (GET /metrics):")
 for name in ('mxedge_transactions_total{verdict="accepted"}',
@@ -276,14 +416,12 @@ for name in ('mxedge_transactions_total{verdict="accepted"}',
              'mxedge_rejects_total{reason="policy_envelope"}',
              'mxedge_tls_sessions_total{dir="inbound"}'):
     print("  %-52s %d" % (name, metric(name)))
-with urllib.request.urlopen("http://%s:%d/metrics" % (HOST, HUB_METRICS),
-                            timeout=5) as r:
-    hub = dict(line.rsplit(" ", 1) for line in r.read().decode().splitlines()
-               if line and not line.startswith("#"))
+hub = hub_counters()
 print("what mxhub counted:")
 for name in ("mxhub_telemetry_events_total",
              'mxhub_records_changed_total{by="rule"}',
              'mxhub_records_changed_total{by="feed"}',
+             "mxhub_feed_submissions_total",
              "mxhub_update_batches_total", "mxhub_update_seq"):
     print("  %-52s %s" % (name, hub.get(name, "?")))
 bad = results.count(False)
