@@ -29,10 +29,16 @@
 #define HUB_FILTERS_MAX 8    /* telemetry subscription filters (shards) */
 #define HUB_FEED_WHO_MAX 160 /* "feed:SOURCE/WHO" in the audit log */
 
-/* a trusted submitter: feed or analyst source name and its key */
+#define HUB_FEED_KEYS 2 /* keys per source: the current and the next */
+
+/*
+ * a trusted submitter: feed or analyst source name and its keys (two
+ * while a key is being rotated: a submission verifies with either)
+ */
 struct hub_feed {
 	char source[PROTO_ID_MAX + 1];
-	struct proto_key *key; /* owned */
+	size_t n_keys;
+	struct proto_key *key[HUB_FEED_KEYS]; /* owned */
 };
 
 /* one automatic rule's action */

@@ -119,6 +119,29 @@ static const struct mx_cfg_param hub_conf_table[] = {
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 
+/* hub_conf_feed_unique - k is no key configured yet (for any source) */
+static int
+hub_conf_feed_unique(const struct hub_conf *c, const struct proto_key *k,
+    const char *source, size_t sl, char *err, size_t errlen)
+{
+	uint8_t a[32], b[32];
+	size_t i, j;
+
+	if (proto_key_public_raw(k, a) != 0)
+		return 0;
+	for (i = 0; i < c->n_feeds; i++)
+		for (j = 0; j < c->feeds[i].n_keys; j++)
+			if (proto_key_public_raw(c->feeds[i].key[j], b) == 0 &&
+			    memcmp(a, b, sizeof(a)) == 0) {
+				snprintf(err, errlen,
+				    "source '%.*s': the same key as source "
+				    "'%s' is given",
+				    (int)sl, source, c->feeds[i].source);
+				return MX_EEXIST;
+			}
+	return 0;
+}
+
 /* hub_conf_feed_fn - SOURCE=PEMFILE */
 static int
 hub_conf_feed_fn(void *conf, const char *value, char *err, size_t errlen)
@@ -126,6 +149,7 @@ hub_conf_feed_fn(void *conf, const char *value, char *err, size_t errlen)
 	struct hub_conf *c = conf;
 	const char *eq = strchr(value, '=');
 	struct proto_key *k = NULL;
+	struct hub_feed *f;
 	size_t sl, i;
 	int rc;
 
@@ -139,13 +163,19 @@ hub_conf_feed_fn(void *conf, const char *value, char *err, size_t errlen)
 	sl = (size_t)(eq - value);
 	for (i = 0; i < c->n_feeds; i++)
 		if (strlen(c->feeds[i].source) == sl &&
-		    memcmp(c->feeds[i].source, value, sl) == 0) {
-			snprintf(err, errlen, "source '%.*s' given twice",
-			    (int)sl, value);
-			return MX_EEXIST;
-		}
-	if (c->n_feeds >= HUB_FEEDS_MAX) {
-		snprintf(err, errlen, "more than %d feed keys", HUB_FEEDS_MAX);
+		    memcmp(c->feeds[i].source, value, sl) == 0)
+			break;
+	f = i < c->n_feeds ? &c->feeds[i] : NULL;
+	if (f != NULL && f->n_keys >= HUB_FEED_KEYS) {
+		snprintf(err, errlen,
+		    "source '%.*s' has %d keys already (the current and the "
+		    "next, while rotating)",
+		    (int)sl, value, HUB_FEED_KEYS);
+		return MX_EEXIST;
+	}
+	if (f == NULL && c->n_feeds >= HUB_FEEDS_MAX) {
+		snprintf(
+		    err, errlen, "more than %d feed sources", HUB_FEEDS_MAX);
 		return MX_ELIMIT;
 	}
 	if ((rc = proto_key_load_public(eq + 1, &k)) != 0) {
@@ -153,10 +183,17 @@ hub_conf_feed_fn(void *conf, const char *value, char *err, size_t errlen)
 		    eq + 1, mx_strerror(rc));
 		return rc;
 	}
-	memcpy(c->feeds[c->n_feeds].source, value, sl);
-	c->feeds[c->n_feeds].source[sl] = '\0';
-	c->feeds[c->n_feeds].key = k;
-	c->n_feeds++;
+	/* one key serving two sources would let one forge the other */
+	if ((rc = hub_conf_feed_unique(c, k, value, sl, err, errlen)) != 0) {
+		proto_key_free(k);
+		return rc;
+	}
+	if (f == NULL) {
+		f = &c->feeds[c->n_feeds++];
+		memcpy(f->source, value, sl);
+		f->source[sl] = '\0';
+	}
+	f->key[f->n_keys++] = k;
 	return 0;
 }
 
@@ -333,12 +370,13 @@ hub_conf_check(struct hub_conf *c)
 void
 hub_conf_free(struct hub_conf *c)
 {
-	size_t i;
+	size_t i, j;
 
 	if (c == NULL)
 		return;
 	for (i = 0; i < c->n_feeds; i++)
-		proto_key_free(c->feeds[i].key);
+		for (j = 0; j < c->feeds[i].n_keys; j++)
+			proto_key_free(c->feeds[i].key[j]);
 	proto_key_free(c->sign_key);
 	explicit_bzero(c->broker_password, sizeof(c->broker_password));
 	explicit_bzero(c->query_token, sizeof(c->query_token));

@@ -2,8 +2,9 @@
  * hub_feed.c - feed and analyst submissions on mxs/v1/feed/<source>
  *
  * A submission is a signed feed message. It is accepted only when the
- * topic's source has a configured key (feed_key = SOURCE=FILE), the
- * signature verifies with that key, the body names the same source, every
+ * topic's source has a configured key (feed_key = SOURCE=FILE; two for
+ * one source while its key is rotated), the signature verifies with one
+ * of them, the body names the same source, every
  * record passes proto_record_check, and its serial is above the last one
  * accepted from that source (a replayed submission is refused). Records
  * are merged with their provenance: the source is the topic's (whatever
@@ -72,6 +73,7 @@ hub_feed_submit(const struct hub_conf *c, struct hub_state *st,
 	struct timespec ts;
 	unsigned type;
 	uint64_t last;
+	size_t i;
 	int rc;
 
 	if (f == NULL) {
@@ -89,7 +91,11 @@ hub_feed_submit(const struct hub_conf *c, struct hub_state *st,
 		mx_warn("feed %.64s: malformed: %s", source, mx_strerror(rc));
 		return;
 	}
-	if (proto_verify(f->key, type, body.p, body.len, sig.p, sig.len) != 0) {
+	for (i = 0; i < f->n_keys; i++)
+		if (proto_verify(
+		        f->key[i], type, body.p, body.len, sig.p, sig.len) == 0)
+			break;
+	if (i == f->n_keys) {
 		hub_metrics_inc(HUB_M_FEED_FORGED);
 		mx_warn(
 		    "feed %.64s: signature does not verify; refused", source);

@@ -268,6 +268,35 @@ def test_snapshot_is_retained_signed_and_complete(mqtt, tmp_path):
     assert [r[2] for r in body[7]] == [bytes([10, 2, 0, 1])]
 
 
+def test_feed_key_rotation_overlaps(edge_factory, sink, mqtt, tmp_path):
+    """Two keys for one source while it rotates: a submission signed
+    with either is taken; once the old key is removed, it is forged."""
+    broker = mqtt.broker()
+    old_priv, old_pub = keypair(tmp_path, "analyst-old")
+    new_priv, new_pub = keypair(tmp_path, "analyst-new")
+    hub = start_hub(tmp_path, broker, feeds=[("analyst", old_pub),
+                                             ("analyst", new_pub)])
+    a = edge_factory([ROUTE % sink.port], name="edge-a", args=edge_args(
+        tmp_path, broker, hub, "edge-a", "pop-a"))
+    for serial, priv, last in ((1, old_priv, 31), (2, new_priv, 32)):
+        publish(broker, "mxs/v1/feed/analyst", feed_message(
+            priv, "analyst", "alice", serial,
+            [record(KIND_IP, bytes([127, 0, 0, last]), reason="rotation")]))
+        assert wait_until(
+            lambda: refused_at_connect(a, "127.0.0.%d" % last), 10)
+    assert hub.metric("mxhub_feed_submissions_total") == 2
+    # the rotation done: only the new key; the old one is now a forgery
+    assert hub.stop() == 0
+    hub.feeds = [("analyst", new_pub)]
+    hub.start()
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        old_priv, "analyst", "alice", 3,
+        [record(KIND_IP, bytes([127, 0, 0, 33]))]))
+    assert wait_until(lambda: hub.metric(
+        'mxhub_refused_total{reason="feed_forged"}') == 1, 10)
+    assert attempt(a, "127.0.0.33", ["user@example.com"]) == 250
+
+
 def test_bad_hub_configuration_is_refused_naming_it(tmp_path):
     import subprocess
     from hub_helpers import mxhub_path
@@ -283,6 +312,12 @@ def test_bad_hub_configuration_is_refused_naming_it(tmp_path):
          "feed_key"),
         (["--hub-id", "h", "--key", priv, "--feed-key", "h=" + pub],
          "feed_key"),
+        # a third key for one source; one key for two sources
+        (["--hub-id", "h", "--key", priv] + sum(
+            (["--feed-key", "a=" + keypair(tmp_path, "r%d" % i)[1]]
+             for i in range(3)), []), "feed_key"),
+        (["--hub-id", "h", "--key", priv, "--feed-key", "a=" + pub,
+          "--feed-key", "b=" + pub], "feed_key"),
         (["--hub-id", "h", "--key", priv, "--broker", "nowhere"], "broker"),
         (["--hub-id", "h", "--key", priv, "--rule-trap-action", "allow"],
          "rule_trap_action"),

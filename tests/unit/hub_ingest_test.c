@@ -215,8 +215,9 @@ setup(void **state)
 	    proto_keyring_add(&x->hubs, hk) != 0)
 		return -1;
 	snprintf(c->feeds[0].source, sizeof(c->feeds[0].source), "%s", T_FEED);
-	if ((c->feeds[0].key = pub(x->fk)) == NULL)
+	if ((c->feeds[0].key[0] = pub(x->fk)) == NULL)
 		return -1;
+	c->feeds[0].n_keys = 1;
 	c->n_feeds = 1;
 	for (i = 0; i < HUB_M__COUNT; i++)
 		hub_metrics_set((enum hub_metric)i, 0);
@@ -244,7 +245,7 @@ teardown(void **state)
 	proto_keyring_free(&x->hubs);
 	proto_key_free(x->fk);
 	proto_key_free(x->c->sign_key);
-	proto_key_free(x->c->feeds[0].key);
+	proto_key_free(x->c->feeds[0].key[0]);
 	free(x->c);
 	mx_buf_fini(&x->buf);
 	nftw(x->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
