@@ -418,6 +418,8 @@ struct feed_conf {
 	char *broker_keyfile;
 	char *broker_username;
 	char *broker_password_file;
+	char *confirm_hub;         /* confirm in this hub's updates, or "" */
+	char *hub_key;             /* the hub's public key (PEM), or "" */
 	int32_t score;             /* score of the records */
 	uint64_t ttl;              /* ms; 0 = records never expire */
 	uint64_t max_bad_share;    /* percent of a file's data lines */
@@ -428,6 +430,7 @@ struct feed_conf {
 	uint64_t max_input_size;   /* bytes per input file */
 	uint64_t state_map_size;   /* bytes of the LMDB map */
 	uint64_t publish_timeout;  /* ms: connect, and PUBACKs of a batch */
+	uint64_t confirm_time;     /* ms to wait for the confirmation */
 	int allow_private;
 	int allow_wide;
 	struct feed_guard guard; /* own/allow/provider lists */
@@ -438,7 +441,8 @@ struct feed_conf {
 	char broker_host[256];
 	uint16_t broker_port;
 	char broker_password[FEED_SECRET_MAX + 1];
-	struct proto_key *sign_key; /* owned */
+	struct proto_key *sign_key;   /* owned */
+	struct proto_key *verify_key; /* owned, or NULL */
 	int verbose;
 };
 

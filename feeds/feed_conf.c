@@ -93,6 +93,13 @@ static const struct mx_cfg_param feed_conf_table[] = {
         1 << 20, (uint64_t)1 << 40, NULL, "LMDB map of the state"},
     {"publish_timeout", MX_CFG_MS, FEED_CONF_OFF(publish_timeout), "30s", 100,
         600000, NULL, "connect, and wait for the broker's PUBACKs"},
+    {"confirm_hub", MX_CFG_STR, FEED_CONF_OFF(confirm_hub), "", 0, PROTO_ID_MAX,
+        NULL,
+        "the baseline moves only once this hub's updates carry the import"},
+    {"hub_key", MX_CFG_STR, FEED_CONF_OFF(hub_key), "", 0, 4096, NULL,
+        "the hub's public key (PEM): confirmations verify batches"},
+    {"confirm_time", MX_CFG_MS, FEED_CONF_OFF(confirm_time), "60s", 100,
+        3600000, NULL, "wait this long for the confirmation"},
     {"broker", MX_CFG_STR, FEED_CONF_OFF(broker), "127.0.0.1:1883", 1, 300,
         NULL, "MQTT broker HOST:PORT"},
     {"broker_cafile", MX_CFG_STR, FEED_CONF_OFF(broker_cafile), "", 0, 4096,
@@ -219,6 +226,19 @@ feed_conf_check(struct feed_conf *c, const struct feed_args *a)
 		    c->key, mx_strerror(rc));
 		problems++;
 	}
+	if (c->confirm_hub[0] != '\0' &&
+	    proto_id_check(c->confirm_hub, strlen(c->confirm_hub)) != 0) {
+		fprintf(stderr, "confirm_hub: '%.64s' is not a hub id\n",
+		    c->confirm_hub);
+		problems++;
+	}
+	if (c->hub_key[0] != '\0' &&
+	    (rc = proto_key_load_public(c->hub_key, &c->verify_key)) != 0) {
+		fprintf(stderr,
+		    "hub_key: cannot load public key '%.256s': %s\n",
+		    c->hub_key, mx_strerror(rc));
+		problems++;
+	}
 	if (c->broker[0] == '\0') {
 		fprintf(stderr, "broker: empty (required)\n");
 		problems++;
@@ -319,6 +339,7 @@ feed_conf_free(struct feed_conf *c)
 	if (c == NULL)
 		return;
 	proto_key_free(c->sign_key);
+	proto_key_free(c->verify_key);
 	explicit_bzero(c->broker_password, sizeof(c->broker_password));
 	mx_cfg_fini(feed_conf_table, c);
 	mx_free(c);

@@ -141,8 +141,8 @@ feed_main_publish(const struct feed_conf *c, struct feed_state *st,
 {
 	struct feed_submit_conf sc;
 	struct feed_submit *s = NULL;
-	size_t total = feed_diff_count(p), from, k, msgs = 0, m;
-	uint64_t first = 0, last = 0, f, lst;
+	size_t total = feed_diff_count(p), from, k, msgs = 0, m, resent = 0;
+	uint64_t first = 0, last = 0, f, lst, seq = 0;
 	char err[512];
 	int rv = FEED_EXIT_PUBLISH, e;
 
@@ -162,6 +162,14 @@ feed_main_publish(const struct feed_conf *c, struct feed_state *st,
 		mx_err("PUBLISH_FAILED source=%s err=\"%s\"", c->source, err);
 		goto out;
 	}
+	/* subscribed before the first send: no batch can slip past */
+	if (c->confirm_hub[0] != '\0' &&
+	    (e = feed_submit_watch(
+	         s, c->confirm_hub, c->verify_key, err, sizeof(err))) != 0) {
+		mx_err("PUBLISH_FAILED source=%s err=\"confirm: %s\"",
+		    c->source, err);
+		goto out;
+	}
 	for (from = 0; from < total; from += k) {
 		k = feed_diff_records(
 		    p, l, rc, now_ms, from, recs, PROTO_BATCH_RECORDS_MAX);
@@ -178,6 +186,20 @@ feed_main_publish(const struct feed_conf *c, struct feed_state *st,
 		last = lst;
 		msgs += m;
 	}
+	/*
+	 * a PUBACK means the broker has it, not the hub: with confirm_hub
+	 * the baseline moves only once the hub's updates carried every
+	 * record, else the next run sends the difference again
+	 */
+	if (c->confirm_hub[0] != '\0' &&
+	    (e = feed_submit_confirm(
+	         s, c->confirm_time, &seq, &resent, err, sizeof(err))) != 0) {
+		mx_err("NOT_CONFIRMED source=%s hub=%s err=\"%s\" (the last "
+		       "import stays the baseline: the next run sends it "
+		       "again)",
+		    c->source, c->confirm_hub, err);
+		goto out;
+	}
 	if ((e = feed_diff_commit(st, p, l, rc, now_ms)) != 0) {
 		mx_err("STATE_FAILED source=%s err=\"%s\" (published, but not "
 		       "recorded: the next run sends it again)",
@@ -185,9 +207,13 @@ feed_main_publish(const struct feed_conf *c, struct feed_state *st,
 		goto out;
 	}
 	printf("mxfeed: %s: published %zu records in %zu messages (serials "
-	       "%llu..%llu)\n",
+	       "%llu..%llu)",
 	    c->source, total, msgs, (unsigned long long)first,
 	    (unsigned long long)last);
+	if (c->confirm_hub[0] != '\0')
+		printf("; confirmed by %s at seq %llu (%zu resent)",
+		    c->confirm_hub, (unsigned long long)seq, resent);
+	printf("\n");
 	rv = FEED_EXIT_OK;
 out:
 	feed_submit_close(s);

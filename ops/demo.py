@@ -321,12 +321,14 @@ def mxfeed_import(watch=()):
                      r"(\d+) unchanged$", out, re.M)
     pub = re.search(r": (published \d+ records in \d+ messages|"
                     r"nothing to publish)", out)
+    # mxfeed.conf has confirm_hub: the import counts once hub-1 carried it
+    conf = re.search(r"; (confirmed by \S+ at seq \d+)", out)
     if diff is None or pub is None:  # show what went wrong instead
         last = (err.strip() or out.strip() or "no output")
         return "exit %d: %s" % (p.returncode, last.splitlines()[-1]), ms, seen
-    return "exit %d: %s added, %s removed, %s renewed; %s" % (
+    return "exit %d: %s added, %s removed, %s renewed; %s%s" % (
         p.returncode, diff.group(1), diff.group(2), diff.group(3),
-        pub.group(1)), ms, seen
+        pub.group(1), ", " + conf.group(1) if conf else ""), ms, seen
 
 
 def cache_record(cache_dir, ip):
@@ -361,7 +363,8 @@ hub0 = hub_counters()
 text, ms, seen = mxfeed_import([("a", EDGE), ("b", EDGE_B)])
 check("mxfeed demo-drop.txt (first import)", text,
       "exit 0: %d added, 0 removed, 0 renewed; published %d records" % (
-          len(LISTED), len(LISTED)), "mxfeed ran %.0f ms" % ms)
+          len(LISTED), len(LISTED)), "mxfeed ran %.0f ms" % ms,
+      also="confirmed by hub-1 at seq" in text)
 hub1 = hub_counters()
 subs = hub_count(hub1, "mxhub_feed_submissions_total") - hub_count(
     hub0, "mxhub_feed_submissions_total")

@@ -236,6 +236,37 @@ def test_broker_failure_exit_4_then_next_run_sends_it_all(mqtt, edge_factory,
     assert wait_until(lambda: refused_at_connect(edge, "127.0.11.5"), 10)
 
 
+def test_confirmed_by_the_hub_or_the_baseline_stays(mqtt, edge_factory,
+                                                     sink, tmp_path):
+    """confirm_hub: the baseline moves only once the hub's update stream
+    carried the import; a hub that never confirms (here: one that does
+    not exist) leaves it, so the next run sends the difference again."""
+    broker, feed, hub, edge = stack(mqtt, edge_factory, sink, tmp_path)
+    drop1 = feed.write("drop1.txt", DROP1)
+    p = feed.run("--confirm-hub", "hub-none", "--confirm-time", "1500ms",
+                 drop1)
+    assert p.returncode == 4, p.stdout + p.stderr
+    assert "NOT_CONFIRMED source=drop hub=hub-none" in p.stderr
+    # the broker took it and the real hub applied it; only the baseline
+    # did not move, so the next run sends all four again
+    assert wait_until(lambda: refused_at_connect(edge, "127.0.11.5"), 10)
+    p = feed.run("--confirm-hub", hub.hub_id, "--hub-key", hub.pub, drop1)
+    assert p.returncode == 0, p.stderr
+    assert "4 added" in p.stdout
+    assert re.search(r"published 4 records in 1 messages \(serials \d+\.\."
+                     r"\d+\); confirmed by %s at seq \d+" % hub.hub_id,
+                     p.stdout), p.stdout
+    # confirmed: the baseline moved, so the same list is nothing new
+    p = feed.run("--confirm-hub", hub.hub_id, drop1)
+    assert p.returncode == 0 and "nothing to publish" in p.stdout
+    # a confirmation only counts when signed by the hub: another key
+    # never confirms
+    _, other = keypair(tmp_path, "not-the-hub")
+    p = feed.run("--confirm-hub", hub.hub_id, "--hub-key", other,
+                 "--confirm-time", "1500ms", feed.write("drop2.txt", DROP2))
+    assert p.returncode == 4 and "NOT_CONFIRMED" in p.stderr
+
+
 def test_bad_lines_reported_as_file_line_and_exit_codes(mqtt, tmp_path):
     broker = mqtt.broker()
     feed = Feed(tmp_path, broker)
