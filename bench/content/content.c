@@ -573,7 +573,8 @@ bench_args(int argc, char **argv, struct bench_opts *o)
 {
 	int i;
 
-	for (i = 1; i < argc; i++) {
+	/* every option takes a value: two words a turn */
+	for (i = 1; i < argc; i += 2) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int rc = 0;
 
@@ -591,7 +592,6 @@ bench_args(int argc, char **argv, struct bench_opts *o)
 			return -1;
 		if (rc != 0)
 			return -1;
-		i++;
 	}
 	return 0;
 }
