@@ -12,7 +12,8 @@
  * load balancer speaking for it). Each one is bounded: a command line by
  * the caller's line limit plus the RFC 5321 element limits below, a DATA
  * line by edge_data_cfg.line_max, a message by edge_data_cfg.size_max, a
- * PROXY header by EDGE_PROXY_V1_MAX / EDGE_PROXY_V2_MAX, a geo rule by
+ * PROXY header by EDGE_PROXY_V1_MAX / EDGE_PROXY_V2_MAX (a proxy_trusted
+ * entry by EDGE_PROXY_NET_TEXT_MAX), a geo rule by
  * EDGE_GEO_RULE_TEXT_MAX and EDGE_GEO_RULES_MAX.
  */
 #ifndef EDGE_H
@@ -329,6 +330,38 @@ enum edge_proxy_sig edge_proxy_detect(const uint8_t *p, size_t len);
  * Pure: any thread.
  */
 int edge_proxy_parse(const uint8_t *p, size_t len, struct edge_proxy_hdr *out);
+
+#define EDGE_PROXY_TRUST_MAX 64    /* proxy_trusted entries */
+#define EDGE_PROXY_NET_TEXT_MAX 49 /* longest entry: IPv6 text + "/128" */
+
+/* a source allowed to send a PROXY header: one address or a CIDR block */
+struct edge_proxy_net {
+	int family;       /* AF_INET or AF_INET6 */
+	unsigned plen;    /* prefix length: 0..32 (IPv4) or 0..128 (IPv6) */
+	uint8_t addr[16]; /* the network, host bits zero (IPv4: 4 bytes) */
+};
+
+/*
+ * edge_proxy_net_parse - one proxy_trusted entry, "ADDR" or "ADDR/PLEN"
+ * (p, len bytes, no blanks), into *out. ADDR is IPv4 or IPv6 text (an
+ * address alone is a /32 or /128); PLEN is decimal without sign or
+ * leading zero, at most 32 or 128. The bits past PLEN must be zero
+ * ("10.0.0.1/8" is refused: it is a typo for /32 or for 10.0.0.0/8), and
+ * an IPv4-mapped IPv6 address (::ffff:a.b.c.d) is refused, so that an
+ * IPv4 client is matched by IPv4 entries only. out is set on success
+ * only; on failure err (errlen bytes) says why. Returns 0 or MX_EINVAL.
+ * Pure: any thread.
+ */
+int edge_proxy_net_parse(const char *p, size_t len, struct edge_proxy_net *out,
+    char *err, size_t errlen);
+
+/*
+ * edge_proxy_trusted - is the connecting address sa (AF_INET or AF_INET6;
+ * an IPv4-mapped IPv6 address counts as IPv4) inside one of the n nets?
+ * Returns 1 or 0 (any other family: 0). Pure: any thread.
+ */
+int edge_proxy_trusted(
+    const struct edge_proxy_net *nets, size_t n, const struct sockaddr *sa);
 
 /*
  * ---------------------------------------------------------------------

@@ -13,13 +13,19 @@
  *   mxcache -d DIR lookup ip ADDRESS | domain NAME
  *   mxcache -d DIR sig FILE.eml [--action A] [--ttl T] [--source S]
  *           [--reason R] [--observe]
+ *   mxcache -d DIR forget-hub HUB_ID
  * "sig" computes a message's near-duplicate fingerprint exactly as the
  * edge's content layer does (proto_content.h) and puts one fp record per
  * band, each carrying the signature, so the next similar message matches.
+ * "forget-hub" removes what a hub that is no longer trusted left behind:
+ * every record of its origin slot, and its stream position, in one write
+ * transaction (docs/edge.md "Removing a hub").
  * KIND: ip, net, domain, fp (hex key), hash (hex key), rcpt-policy,
- * config. Exit: 0 done or found, 1 not found, 2 bad usage or input.
+ * config. Exit: 0 done or found, 1 not found (a record, or a hub the
+ * cache never knew), 2 bad usage or input.
  * Trust: the operator's command line; every key goes through the same
- * canonicalisation and proto_record_check as the wire.
+ * canonicalisation and proto_record_check as the wire, a hub id through
+ * proto_id_check.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +38,7 @@
 #include "proto/proto_content.h"
 #include "proto/proto_record.h"
 #include "proto/proto_store.h"
+#include "proto/proto_topic.h"
 
 /* edge_cachectl_usage - print usage, return the usage exit code */
 static int
@@ -45,6 +52,7 @@ edge_cachectl_usage(void)
 	    "       mxcache -d DIR del|get KIND KEY\n"
 	    "       mxcache -d DIR lookup ip ADDRESS | domain NAME\n"
 	    "       mxcache -d DIR sig FILE.eml [--action A] [--ttl T] ...\n"
+	    "       mxcache -d DIR forget-hub HUB_ID\n"
 	    "KIND: ip net domain fp hash rcpt-policy config; "
 	    "A: score allow tag tempfail reject\n");
 	return 2;
@@ -138,6 +146,84 @@ out:
 	return rc;
 }
 
+/*
+ * edge_cachectl_forget - delete every record of a hub's origin and its
+ * stream position, in one write transaction. Without a position the hub
+ * is as if never seen: were it trusted again, its next batch would wait
+ * for a snapshot, which loads. A position left as it was would be wrong:
+ * the next batch would apply over records that are gone, and a snapshot
+ * at that seq would be ignored. Returns the exit status.
+ */
+static int
+edge_cachectl_forget(struct proto_store *st, const char *hub_id)
+{
+	struct proto_txn *t = NULL;
+	uint64_t epoch = 0, seq = 0;
+	size_t removed = 0;
+	int has_slot, has_pos, rc;
+	uint8_t slot = 0;
+
+	if (proto_id_check(hub_id, strlen(hub_id)) != 0) {
+		fprintf(stderr,
+		    "mxcache: '%.64s' is not a hub id (1..64 of "
+		    "[A-Za-z0-9._-])\n",
+		    hub_id);
+		return 2;
+	}
+	/* a read txn first: in a write txn the slot lookup would give an
+	 * unknown hub a slot */
+	if ((rc = proto_store_read_begin(st, &t)) != 0)
+		goto fail;
+	rc = proto_store_origin_slot(t, hub_id, &slot);
+	has_slot = rc == 0;
+	if (rc == 0 || rc == MX_ENOTFOUND)
+		rc = proto_store_pos_get(t, hub_id, &epoch, &seq);
+	has_pos = rc == 0;
+	proto_store_read_free(t);
+	t = NULL;
+	if (rc != 0 && rc != MX_ENOTFOUND)
+		goto fail;
+	if (!has_slot && !has_pos) {
+		fprintf(stderr,
+		    "mxcache: hub '%s' is unknown to this cache (it holds "
+		    "no record and no position of it); nothing removed\n",
+		    hub_id);
+		return 1;
+	}
+	if ((rc = proto_store_write_begin(st, &t)) != 0)
+		goto fail;
+	if (has_slot &&
+	    ((rc = proto_store_origin_slot(t, hub_id, &slot)) != 0 ||
+	        (rc = proto_store_clear_origin(t, slot, &removed)) != 0))
+		goto fail;
+	/* read again inside the txn: an edge may have moved it meanwhile */
+	rc = proto_store_pos_get(t, hub_id, &epoch, &seq);
+	has_pos = rc == 0;
+	if (rc == 0)
+		rc = proto_store_pos_del(t, hub_id);
+	if (rc != 0 && rc != MX_ENOTFOUND)
+		goto fail;
+	rc = proto_store_commit(t);
+	t = NULL;
+	if (rc != 0)
+		goto fail;
+	if (has_pos)
+		printf("forget-hub hub=%s removed=%zu position=deleted "
+		       "was_epoch=%llu was_seq=%llu\n",
+		    hub_id, removed, (unsigned long long)epoch,
+		    (unsigned long long)seq);
+	else
+		printf("forget-hub hub=%s removed=%zu position=none\n", hub_id,
+		    removed);
+	return 0;
+fail:
+	if (t != NULL)
+		proto_store_abort(t);
+	fprintf(stderr, "mxcache: forget-hub %s: %s; nothing removed\n", hub_id,
+	    mx_strerror(rc));
+	return 2;
+}
+
 /* edge_cachectl_print - one record as a line of key=value */
 static void
 edge_cachectl_print(const struct proto_record *r)
@@ -172,6 +258,17 @@ main(int argc, char **argv)
 		return edge_cachectl_usage();
 	dir = argv[2];
 	cmd = argv[3];
+	if (strcmp(cmd, "forget-hub") == 0) {
+		if (argc != 5)
+			return edge_cachectl_usage();
+		if ((rc = proto_store_open(dir, &o, &st)) != 0) {
+			fprintf(
+			    stderr, "mxcache: %s: %s\n", dir, mx_strerror(rc));
+			return 2;
+		}
+		status = edge_cachectl_forget(st, argv[4]);
+		goto out;
+	}
 	kind = proto_kind_parse(argv[4], strlen(argv[4]));
 	if (strcmp(cmd, "sig") == 0) {
 		kind = PROTO_KIND_FP;

@@ -8,8 +8,9 @@
  * names: a route host that is not an address literal is resolved at load
  * time (and again on SIGHUP).
  * Trust: operator input. Limits: EDGE_LISTEN_MAX listeners,
- * EDGE_ROUTE_MAX routes, the ranges in the table; every problem names its
- * file and line or its option.
+ * EDGE_ROUTE_MAX routes, EDGE_PROXY_TRUST_MAX proxy_trusted entries,
+ * PROTO_KEYRING_MAX hubs of EDGE_HUB_KEYS_MAX keys each, the ranges in
+ * the table; every problem names its file and line or its option.
  */
 #include "edge/edge_int.h"
 
@@ -47,10 +48,16 @@ static int edge_conf_route_fn(
     void *conf, const char *v, char *err, size_t errlen);
 static int edge_conf_hub_key_fn(
     void *conf, const char *v, char *err, size_t errlen);
+static int edge_conf_proxy_trusted_fn(
+    void *conf, const char *v, char *err, size_t errlen);
 
 const struct mx_cfg_param edge_conf_table[] = {
     {"listen", MX_CFG_FN, 0, NULL, 0, 0, edge_conf_listen_fn,
         "ADDR:PORT[,proxy] to accept SMTP on (repeatable)"},
+    {"proxy_trusted", MX_CFG_FN, 0, EDGE_PROXY_TRUSTED_DEFAULT, 0, 0,
+        edge_conf_proxy_trusted_fn,
+        "ADDR[/PLEN],... that may send a PROXY header to a proxy "
+        "listener (repeatable; the first value replaces the default)"},
     {"route", MX_CFG_FN, 0, NULL, 0, 0, edge_conf_route_fn,
         "DOMAIN=HOST:PORT[,tls=require] (repeatable; * = default)"},
     {"data_dir", MX_CFG_STR, EDGE_CONF_OFF(data_dir), "/var/lib/mxedge", 1,
@@ -140,7 +147,7 @@ const struct mx_cfg_param edge_conf_table[] = {
         EDGE_MS_DAY, NULL, "refresh the retained status this often"},
     {"hub_key", MX_CFG_FN, 0, NULL, 0, 0, edge_conf_hub_key_fn,
         "HUB_ID=PATH: trust that hub's signed updates, Ed25519 public key "
-        "in PEM (repeatable)"},
+        "in PEM (repeatable; two keys per hub while rotating)"},
     {"snapshot_max", MX_CFG_SIZE, EDGE_CONF_OFF(snapshot_max), "256m",
         1ULL << 20, 16ULL << 30, NULL,
         "bytes of one hub snapshot held until it is complete"},
@@ -256,6 +263,57 @@ edge_conf_listen_fn(void *conf, const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * edge_conf_proxy_trusted_fn - ADDR[/PLEN] entries, comma-separated; the
+ * first value given replaces the default list, later ones add to it
+ */
+static int
+edge_conf_proxy_trusted_fn(void *conf, const char *v, char *err, size_t errlen)
+{
+	struct edge_conf *c = conf;
+	struct edge_proxy_net nets[EDGE_PROXY_TRUST_MAX];
+	const char *p = v, *end, *q;
+	size_t n = 0, base;
+	char why[160];
+
+	base = c->proxy_trusted_is_default ? 0 : c->n_proxy_trusted;
+	for (;;) {
+		end = strchr(p, ',');
+		if (end == NULL)
+			end = p + strlen(p);
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		for (q = end; q > p && (q[-1] == ' ' || q[-1] == '\t'); q--)
+			;
+		if (q == p) {
+			snprintf(err, errlen,
+			    "proxy_trusted: an empty entry in '%.64s' (want "
+			    "ADDR[/PLEN],...)",
+			    v);
+			return MX_EINVAL;
+		}
+		if (base + n >= EDGE_PROXY_TRUST_MAX) {
+			snprintf(err, errlen,
+			    "proxy_trusted: more than %d entries",
+			    EDGE_PROXY_TRUST_MAX);
+			return MX_ELIMIT;
+		}
+		if (edge_proxy_net_parse(
+		        p, (size_t)(q - p), &nets[n], why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "proxy_trusted: %s", why);
+			return MX_EINVAL;
+		}
+		n++;
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	memcpy(&c->proxy_trusted[base], nets, n * sizeof(nets[0]));
+	c->n_proxy_trusted = base + n;
+	c->proxy_trusted_is_default = 0;
+	return 0;
+}
+
 /* edge_conf_route_fn - parse one --route value */
 static int
 edge_conf_route_fn(void *conf, const char *v, char *err, size_t errlen)
@@ -360,16 +418,21 @@ edge_conf_trap_fn(void *conf, const char *v, char *err, size_t errlen)
 	return 0;
 }
 
-/* edge_conf_hub_key_fn - one trusted hub: HUB_ID=PATH of its public key */
+/*
+ * edge_conf_hub_key_fn - one trusted hub key: HUB_ID=PATH of an Ed25519
+ * public key. A hub may be named twice, with two different keys (the
+ * current one and the next, during a rotation); never three times, and
+ * no key may belong to two hubs.
+ */
 static int
 edge_conf_hub_key_fn(void *conf, const char *v, char *err, size_t errlen)
 {
 	struct edge_conf *c = conf;
-	struct edge_hub_key *h;
+	struct edge_hub_key *h = NULL;
 	uint8_t raw[PROTO_PUBKEY_LEN], other[PROTO_PUBKEY_LEN];
 	const char *eq = strchr(v, '=');
 	struct proto_key *k = NULL;
-	size_t idlen, i;
+	size_t idlen, i, j;
 	int rc;
 
 	if (eq == NULL || eq == v || eq[1] == '\0') {
@@ -384,15 +447,18 @@ edge_conf_hub_key_fn(void *conf, const char *v, char *err, size_t errlen)
 		    (int)(idlen > 64 ? 64 : idlen), v);
 		return MX_EINVAL;
 	}
-	for (i = 0; i < c->n_hub_keys; i++) {
+	for (i = 0; i < c->n_hub_keys; i++)
 		if (strlen(c->hub_keys[i].id) == idlen &&
-		    memcmp(c->hub_keys[i].id, v, idlen) == 0) {
-			snprintf(err, errlen, "hub_key: hub '%.*s' given twice",
-			    (int)idlen, v);
-			return MX_EEXIST;
-		}
+		    memcmp(c->hub_keys[i].id, v, idlen) == 0)
+			h = &c->hub_keys[i];
+	if (h != NULL && h->n_keys >= EDGE_HUB_KEYS_MAX) {
+		snprintf(err, errlen,
+		    "hub_key: hub '%s' has %d keys already (the current and "
+		    "the next; remove the old one first)",
+		    h->id, EDGE_HUB_KEYS_MAX);
+		return MX_ELIMIT;
 	}
-	if (c->n_hub_keys >= PROTO_KEYRING_MAX) {
+	if (h == NULL && c->n_hub_keys >= PROTO_KEYRING_MAX) {
 		snprintf(err, errlen, "hub_key: more than %d hubs",
 		    PROTO_KEYRING_MAX);
 		return MX_ELIMIT;
@@ -406,27 +472,39 @@ edge_conf_hub_key_fn(void *conf, const char *v, char *err, size_t errlen)
 		    eq + 1);
 		return rc;
 	}
-	/* one key per hub: a shared key lets one hub speak for another */
 	if (proto_key_public_raw(k, raw) != 0) {
 		proto_key_free(k);
 		snprintf(err, errlen, "hub_key: '%.160s' is unusable", eq + 1);
 		return MX_EKEY;
 	}
+	/* one key per hub: a shared key lets one hub speak for another */
 	for (i = 0; i < c->n_hub_keys; i++) {
-		if (proto_key_public_raw(c->hub_keys[i].key, other) == 0 &&
-		    memcmp(raw, other, sizeof(raw)) == 0) {
+		const struct edge_hub_key *o = &c->hub_keys[i];
+
+		for (j = 0; j < o->n_keys; j++) {
+			if (proto_key_public_raw(o->keys[j], other) != 0 ||
+			    memcmp(raw, other, sizeof(raw)) != 0)
+				continue;
 			proto_key_free(k);
-			snprintf(err, errlen,
-			    "hub_key: hub '%.*s' has the key of hub '%s' (one "
-			    "key per hub)",
-			    (int)idlen, v, c->hub_keys[i].id);
+			if (o == h)
+				snprintf(err, errlen,
+				    "hub_key: '%.160s' is a key of hub '%s' "
+				    "already",
+				    eq + 1, o->id);
+			else
+				snprintf(err, errlen,
+				    "hub_key: hub '%.*s' has the key of hub "
+				    "'%s' (one key per hub)",
+				    (int)idlen, v, o->id);
 			return MX_EEXIST;
 		}
 	}
-	h = &c->hub_keys[c->n_hub_keys++];
-	memcpy(h->id, v, idlen);
-	h->id[idlen] = '\0';
-	h->key = k;
+	if (h == NULL) {
+		h = &c->hub_keys[c->n_hub_keys++];
+		memcpy(h->id, v, idlen);
+		h->id[idlen] = '\0';
+	}
+	h->keys[h->n_keys++] = k;
 	return 0;
 }
 
@@ -680,8 +758,12 @@ edge_conf_free(struct edge_conf *c)
 		mx_free(c->broker_password);
 	}
 	explicit_bzero(c->rcpt_salt, sizeof(c->rcpt_salt));
-	while (c->n_hub_keys > 0)
-		proto_key_free(c->hub_keys[--c->n_hub_keys].key);
+	while (c->n_hub_keys > 0) {
+		struct edge_hub_key *h = &c->hub_keys[--c->n_hub_keys];
+
+		while (h->n_keys > 0)
+			proto_key_free(h->keys[--h->n_keys]);
+	}
 	mx_cfg_fini(edge_conf_table, c);
 	mx_free(c->routes);
 	while (c->n_traps > 0)
@@ -721,6 +803,8 @@ edge_conf_load(int argc, char **argv, int *check_only)
 	atomic_init(&c->refs, 1);
 	if (mx_cfg_init(edge_conf_table, c, err, sizeof(err)) != 0)
 		mx_panic("edge_conf_table default: %s", err);
+	/* the table's proxy_trusted is a default: a value given replaces it */
+	c->proxy_trusted_is_default = 1;
 	problems = mx_cfg_load_cli(
 	    edge_conf_table, c, argc, argv, mx_cfg_report_stderr, NULL, &cli);
 	if (cli.is_help) {

@@ -259,6 +259,9 @@ extern const struct edge_layer edge_layer_policy;
 #define EDGE_TEL_SALT_MIN 16 /* bytes of the local-part hash salt */
 #define EDGE_TEL_SALT_MAX 64
 #define EDGE_SECRET_MAX 1024 /* longest broker password */
+/* proxy_trusted default, loopback only: a proxy on this host may speak for
+ * its clients, nothing off the host may (docs/edge.md "Behind a proxy") */
+#define EDGE_PROXY_TRUSTED_DEFAULT "127.0.0.0/8,::1/128"
 
 /* ---- edge_conf.c: parameters, listeners, routes ---- */
 
@@ -282,10 +285,15 @@ enum edge_bare_mode {
 	EDGE_BARE_NORMALIZE = 1, /* re-framed as CRLF lines */
 };
 
-/* a trusted hub: hub_key = HUB_ID=PATH */
+/* keys one hub may have: the current and the next, for a rotation */
+#define EDGE_HUB_KEYS_MAX 2
+
+/* a trusted hub: one or two hub_key = HUB_ID=PATH lines */
 struct edge_hub_key {
-	char id[PROTO_ID_MAX + 1]; /* proto_id_check() valid */
-	struct proto_key *key;     /* Ed25519 public key, owned */
+	char id[PROTO_ID_MAX + 1];                 /* proto_id_check() valid */
+	size_t n_keys;                             /* 1..EDGE_HUB_KEYS_MAX */
+	struct proto_key *keys[EDGE_HUB_KEYS_MAX]; /* Ed25519 public keys,
+	                                              owned, in config order */
 };
 
 struct edge_conf {
@@ -358,6 +366,10 @@ struct edge_conf {
 	/* derived from the parameters above */
 	size_t n_listen;
 	struct edge_listen listen[EDGE_LISTEN_MAX];
+	size_t n_proxy_trusted; /* proxy_trusted entries */
+	struct edge_proxy_net proxy_trusted[EDGE_PROXY_TRUST_MAX]; /* may send
+	                          a PROXY header to a proxy listener */
+	int proxy_trusted_is_default; /* the next value replaces the list */
 	size_t n_routes;
 	struct edge_route *routes;   /* n_routes entries, owned */
 	uint32_t filter_off;         /* bit per enum edge_layer_id turned off */
@@ -376,8 +388,8 @@ struct edge_conf {
 	char *broker_password; /* read from the file; owned, wiped */
 	uint8_t rcpt_salt[EDGE_TEL_SALT_MAX]; /* read from rcpt_salt_file */
 	size_t rcpt_salt_len;                 /* 0: none configured */
-	size_t n_hub_keys;                    /* hub_key entries */
-	struct edge_hub_key hub_keys[PROTO_KEYRING_MAX]; /* trusted hubs */
+	size_t n_hub_keys;                    /* trusted hubs */
+	struct edge_hub_key hub_keys[PROTO_KEYRING_MAX]; /* their keys */
 };
 
 extern const struct mx_cfg_param edge_conf_table[];
@@ -406,12 +418,13 @@ enum edge_ctr {
 	EDGE_C_CONN_ACCEPTED,
 	EDGE_C_CONN_REFUSED_PER_IP,
 	EDGE_C_CONN_REFUSED_MAX,
-	EDGE_C_SESSIONS_OPEN,  /* gauge */
-	EDGE_C_TXN_ACCEPTED,   /* destination said 250 at end of data */
-	EDGE_C_TXN_REJECTED,   /* filter verdict reject */
-	EDGE_C_TXN_TEMPFAILED, /* filter verdict tempfail */
-	EDGE_C_TXN_DS_REFUSED, /* destination said 4xx/5xx at end of data */
-	EDGE_C_TXN_FAILED,     /* downstream fault: sender got 4xx */
+	EDGE_C_CONN_REFUSED_PROXY, /* proxy listener, source not trusted */
+	EDGE_C_SESSIONS_OPEN,      /* gauge */
+	EDGE_C_TXN_ACCEPTED,       /* destination said 250 at end of data */
+	EDGE_C_TXN_REJECTED,       /* filter verdict reject */
+	EDGE_C_TXN_TEMPFAILED,     /* filter verdict tempfail */
+	EDGE_C_TXN_DS_REFUSED,     /* destination said 4xx/5xx at end of data */
+	EDGE_C_TXN_FAILED,         /* downstream fault: sender got 4xx */
 	EDGE_C_RCPT_FORWARDED,
 	EDGE_C_RCPT_CACHE_REFUSED,
 	EDGE_C_RCPT_RELAY_DENIED,
@@ -569,8 +582,11 @@ struct edge_upd;
  * at most snapshot_max bytes of chunks per snapshot (0: 256 MiB). Free
  * with edge_upd_free (NULL does nothing).
  * edge_upd_trust - trust hub_id (an id of proto_id_check) with its
- *   public key; takes ownership of key on success. Returns 0, MX_EINVAL,
- *   MX_EEXIST (id given twice) or MX_ELIMIT (PROTO_KEYRING_MAX hubs).
+ *   public key; takes ownership of key on success. A second call for the
+ *   same hub adds its other key (at most EDGE_HUB_KEYS_MAX, for a key
+ *   rotation): a message verifies if either key verifies it. Returns 0,
+ *   MX_EINVAL, MX_EEXIST (that hub has that key already) or MX_ELIMIT
+ *   (PROTO_KEYRING_MAX hubs, or EDGE_HUB_KEYS_MAX keys for the hub).
  * edge_upd_handle - one message: topic (NUL-terminated, as the broker
  *   gave it), payload (len bytes, borrowed for the call), now_ms (unix
  *   ms; rate-limits logs and snapshot requests). Applies what it may to

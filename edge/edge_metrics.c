@@ -57,6 +57,9 @@ static const struct mx_metric_def edge_metrics_names[EDGE_C__COUNT] = {
     [EDGE_C_CONN_REFUSED_MAX] =
         {"mxedge_connections_total{result=\"refused_max_sessions\"}",
             "counter"},
+    [EDGE_C_CONN_REFUSED_PROXY] =
+        {"mxedge_connections_total{result=\"refused_proxy_untrusted\"}",
+            "counter"},
     [EDGE_C_SESSIONS_OPEN] = {"mxedge_sessions_open", "gauge"},
     [EDGE_C_TXN_ACCEPTED] = {"mxedge_transactions_total{verdict=\"accepted\"}",
         "counter"},

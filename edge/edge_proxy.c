@@ -8,19 +8,24 @@
  * (MX_ETRUNC), "invalid" (MX_EPROTO), or the addresses and the number of
  * bytes to drop. edge_proxy_detect() lets a listener that is not
  * configured for PROXY refuse a header as a protocol error rather than
- * read it as SMTP.
+ * read it as SMTP. edge_proxy_net_parse() and edge_proxy_trusted() hold
+ * the proxy_trusted list: only a connection from one of those sources may
+ * send a header at all (the server closes any other before a byte).
  * Trust: on a PROXY listener the header is trusted for the client address
- * only because the listener is configured to trust its peer; the bytes are
- * still parsed as hostile. Limits: a v1 line is at most EDGE_PROXY_V1_MAX
- * bytes and must end in CRLF; a v2 header's declared length is checked
- * against EDGE_PROXY_V2_MAX before any wait for more bytes, then against
- * the bytes present; TLVs are walked inside that length and skipped.
+ * only because its peer is in proxy_trusted; the bytes are still parsed
+ * as hostile. Limits: a v1 line is at most EDGE_PROXY_V1_MAX bytes and
+ * must end in CRLF; a v2 header's declared length is checked against
+ * EDGE_PROXY_V2_MAX before any wait for more bytes, then against the
+ * bytes present; TLVs are walked inside that length and skipped.
  * Addresses go through inet_pton on a bounded NUL-terminated stack copy.
+ * A proxy_trusted entry (operator text) is at most EDGE_PROXY_NET_TEXT_MAX
+ * bytes, and the caller bounds the list to EDGE_PROXY_TRUST_MAX.
  */
 #include "edge/edge.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/mx_err.h"
@@ -37,6 +42,10 @@
 
 static const uint8_t edge_proxy_v2_sig[EDGE_PROXY_V2_SIG_LEN] = {
     0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
+
+/* ::ffff:0:0/96, the IPv4-mapped IPv6 addresses */
+static const uint8_t edge_proxy_v4mapped[12] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 /* edge_proxy_detect - does the buffer start like a PROXY header? */
 enum edge_proxy_sig
@@ -285,4 +294,139 @@ edge_proxy_parse(const uint8_t *p, size_t len, struct edge_proxy_hdr *out)
 		break;
 	}
 	return MX_EPROTO;
+}
+
+/* edge_proxy_net_parse - one proxy_trusted entry: ADDR or ADDR/PLEN */
+int
+edge_proxy_net_parse(const char *p, size_t len, struct edge_proxy_net *out,
+    char *err, size_t errlen)
+{
+	char tmp[EDGE_PROXY_V1_ADDR_MAX + 1];
+	struct edge_proxy_net n;
+	const char *slash;
+	size_t alen, i;
+	unsigned max, bit;
+	uint64_t v;
+
+	/* a NUL would end the copy early: "10.0.0.1\0junk" must not pass */
+	if (len == 0 || len > EDGE_PROXY_NET_TEXT_MAX ||
+	    memchr(p, '\0', len) != NULL) {
+		snprintf(err, errlen, "'%.*s' is not ADDR or ADDR/PLEN",
+		    (int)(len > EDGE_PROXY_NET_TEXT_MAX
+		              ? EDGE_PROXY_NET_TEXT_MAX
+		              : len),
+		    p);
+		return MX_EINVAL;
+	}
+	memset(&n, 0, sizeof(n));
+	slash = memchr(p, '/', len);
+	alen = slash != NULL ? (size_t)(slash - p) : len;
+	if (alen == 0 || alen > EDGE_PROXY_V1_ADDR_MAX)
+		goto bad_addr;
+	memcpy(tmp, p, alen);
+	tmp[alen] = '\0';
+	if (inet_pton(AF_INET, tmp, n.addr) == 1) {
+		n.family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, tmp, n.addr) == 1) {
+		if (memcmp(n.addr, edge_proxy_v4mapped,
+		        sizeof(edge_proxy_v4mapped)) == 0) {
+			snprintf(err, errlen,
+			    "'%.*s' is an IPv4-mapped address (write it as "
+			    "IPv4)",
+			    (int)len, p);
+			return MX_EINVAL;
+		}
+		n.family = AF_INET6;
+		max = 128;
+	} else {
+		goto bad_addr;
+	}
+	n.plen = max;
+	if (slash != NULL) {
+		const char *d = slash + 1;
+		size_t dl = len - alen - 1;
+
+		/* strict decimal: "/08", "/+8" and "/" are typos, not 8 */
+		if (dl == 0 || dl > 3 || (dl > 1 && d[0] == '0'))
+			goto bad_plen;
+		for (i = 0; i < dl; i++)
+			if (d[i] < '0' || d[i] > '9')
+				goto bad_plen;
+		if (mx_parse_u64(d, dl, 0, max, &v) != 0)
+			goto bad_plen;
+		n.plen = (unsigned)v;
+	}
+	/* every bit past the prefix must be zero */
+	for (bit = n.plen; bit < max; bit++) {
+		if (n.addr[bit / 8] & (0x80u >> (bit % 8))) {
+			snprintf(err, errlen,
+			    "'%.*s' has bits set past /%u (a typo for the "
+			    "address alone, or for its network?)",
+			    (int)len, p, n.plen);
+			return MX_EINVAL;
+		}
+	}
+	*out = n;
+	return 0;
+bad_addr:
+	snprintf(err, errlen, "'%.*s' is not an IPv4 or IPv6 address or CIDR",
+	    (int)len, p);
+	return MX_EINVAL;
+bad_plen:
+	snprintf(err, errlen, "'%.*s': the prefix length is not a number 0..%u",
+	    (int)len, p, max);
+	return MX_EINVAL;
+}
+
+/* edge_proxy_net_has - do the first plen bits of a equal those of net? */
+static int
+edge_proxy_net_has(const uint8_t *net, unsigned plen, const uint8_t *a)
+{
+	unsigned full = plen / 8, rest = plen % 8;
+	uint8_t mask;
+
+	if (memcmp(net, a, full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	mask = (uint8_t)(0xffu << (8 - rest));
+	return (net[full] & mask) == (a[full] & mask);
+}
+
+/* edge_proxy_trusted - is sa inside one of the trusted nets? */
+int
+edge_proxy_trusted(
+    const struct edge_proxy_net *nets, size_t n, const struct sockaddr *sa)
+{
+	const uint8_t *a;
+	int family;
+	size_t i;
+
+	if (sa == NULL)
+		return 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		family = AF_INET;
+		a = (const uint8_t *)&in->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		family = AF_INET6;
+		a = (const uint8_t *)&in6->sin6_addr;
+		/* an IPv4 client on a dual-stack socket is an IPv4 client */
+		if (memcmp(a, edge_proxy_v4mapped,
+		        sizeof(edge_proxy_v4mapped)) == 0) {
+			family = AF_INET;
+			a += sizeof(edge_proxy_v4mapped);
+		}
+	} else {
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (nets[i].family == family &&
+		    edge_proxy_net_has(nets[i].addr, nets[i].plen, a))
+			return 1;
+	return 0;
 }

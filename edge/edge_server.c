@@ -12,10 +12,14 @@
  * so it publishes every session's last event; SIGUSR2 (an upgrade)
  * leaves the retained status to the successor instead of saying offline.
  * The same thread applies the trusted hubs' updates to the store.
- * Trust: none beyond the configuration; sessions handle peer input.
+ * Trust: none beyond the configuration and the connecting address: a
+ * connection to a proxy listener from a source outside proxy_trusted is
+ * closed here, before a session exists (and so before it could send a
+ * PROXY header); sessions handle peer input.
  */
 #include "edge/edge_int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
@@ -83,24 +87,61 @@ edge_server_bind(const struct edge_listen *l)
 	return fd;
 }
 
+/*
+ * edge_server_untrusted - a connection to a proxy listener from a source
+ * not in proxy_trusted: closed before any byte is read or written. It
+ * must never get to assert a client address, and no greeting tells a
+ * scanner what listens here.
+ */
+static void
+edge_server_untrusted(
+    const struct edge_listen *l, evutil_socket_t fd, const struct sockaddr *sa)
+{
+	char host[INET6_ADDRSTRLEN] = "unknown";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	}
+	edge_metrics_inc(EDGE_C_CONN_REFUSED_PROXY);
+	mx_info("REJECT client=[%s]:%u listen=%s reason=proxy_untrusted "
+	        "action=close",
+	    host, port, l->text);
+	evutil_closesocket(fd);
+}
+
 /* edge_server_accept - a new connection on one of the worker's sockets */
 static void
 edge_server_accept(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct edge_worker *w = arg;
+	struct edge_conf *c = edge_server_conf();
 	size_t i;
 	int one = 1, is_proxy = 0;
 
 	for (i = 0; i < w->n_lev; i++) {
 		if (w->lev[i] == lev) {
-			struct edge_conf *c = edge_server_conf();
-
 			is_proxy = i < c->n_listen && c->listen[i].is_proxy;
-			edge_conf_unref(c);
 			break;
 		}
 	}
+	/* only a trusted proxy may send the header that names the client */
+	if (is_proxy &&
+	    !edge_proxy_trusted(c->proxy_trusted, c->n_proxy_trusted, sa)) {
+		edge_server_untrusted(&c->listen[i], fd, sa);
+		edge_conf_unref(c);
+		return;
+	}
+	edge_conf_unref(c);
 	/* replies are small and must leave at once */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	edge_in_accept(w, fd, sa, salen, is_proxy);
@@ -328,6 +369,46 @@ edge_server_watch(evutil_socket_t fd, short what, void *arg)
 	edge_conf_unref(c);
 }
 
+/* edge_server_retired_one - warn about a hub with a position, no key */
+static int
+edge_server_retired_one(
+    void *arg, const char *hub_id, uint64_t epoch, uint64_t seq)
+{
+	const struct edge_conf *c = arg;
+	size_t i;
+
+	for (i = 0; i < c->n_hub_keys; i++)
+		if (strcmp(c->hub_keys[i].id, hub_id) == 0)
+			return 0;
+	mx_warn("HUB_RETIRED hub=%s epoch=%llu seq=%llu: no hub_key trusts "
+	        "it; its records stay in the cache until: mxcache -d %s "
+	        "forget-hub %s",
+	    hub_id, (unsigned long long)epoch, (unsigned long long)seq,
+	    c->data_dir, hub_id);
+	return 0;
+}
+
+/*
+ * edge_server_retired - once at start: hubs whose records this cache
+ * holds but that no hub_key trusts any more (their records would stay
+ * for good)
+ */
+static void
+edge_server_retired(const struct edge_conf *c)
+{
+	struct proto_txn *t = NULL;
+	int rc;
+
+	if ((rc = proto_store_read_begin(edge_srv.store, &t)) == 0) {
+		rc =
+		    proto_store_each_pos(t, edge_server_retired_one, (void *)c);
+		proto_store_read_free(t);
+	}
+	if (rc != 0)
+		mx_warn("data_dir %s: cannot list the hubs' positions: %s",
+		    c->data_dir, mx_strerror(rc));
+}
+
 /* edge_server_open_store - the LMDB cache, creating its directory */
 static int
 edge_server_open_store(const struct edge_conf *c)
@@ -349,6 +430,7 @@ edge_server_open_store(const struct edge_conf *c)
 		    c->data_dir, mx_strerror(rc));
 		return -1;
 	}
+	edge_server_retired(c);
 	return 0;
 }
 
@@ -361,23 +443,27 @@ static struct edge_upd *
 edge_server_updates(const struct edge_conf *c)
 {
 	uint8_t raw[PROTO_PUBKEY_LEN];
+	const struct edge_hub_key *h;
 	struct edge_upd *u;
 	struct proto_key *k;
-	size_t i;
+	size_t i, j;
 
 	if (c->n_hub_keys == 0)
 		return NULL;
 	u = edge_upd_new(edge_srv.store, c->snapshot_max);
 	for (i = 0; i < c->n_hub_keys; i++) {
-		k = NULL;
-		if (proto_key_public_raw(c->hub_keys[i].key, raw) != 0 ||
-		    proto_key_from_public_raw(raw, &k) != 0 ||
-		    edge_upd_trust(u, c->hub_keys[i].id, k) != 0)
-			mx_fatal("hub_key %s: cannot use the key",
-			    c->hub_keys[i].id);
-		mx_notice("UPDATES hub=%s topics=mxs/v1/updates/%s,"
+		h = &c->hub_keys[i];
+		for (j = 0; j < h->n_keys; j++) {
+			k = NULL;
+			if (proto_key_public_raw(h->keys[j], raw) != 0 ||
+			    proto_key_from_public_raw(raw, &k) != 0 ||
+			    edge_upd_trust(u, h->id, k) != 0)
+				mx_fatal(
+				    "hub_key %s: cannot use the key", h->id);
+		}
+		mx_notice("UPDATES hub=%s keys=%zu topics=mxs/v1/updates/%s,"
 		          "mxs/v1/snapshot/%s/+",
-		    c->hub_keys[i].id, c->hub_keys[i].id, c->hub_keys[i].id);
+		    h->id, h->n_keys, h->id, h->id);
 	}
 	return u;
 }

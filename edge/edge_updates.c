@@ -3,8 +3,9 @@
  *
  * Each trusted hub publishes delta batches (mxs/v1/updates/<hub-id>) and
  * a retained snapshot in chunks (mxs/v1/snapshot/<hub-id>/<n>). This
- * receiver checks every message against the public key configured for
- * the hub its topic names, decodes and validates the whole body, then
+ * receiver checks every message against the public keys configured for
+ * the hub its topic names (one, or two while the hub's key is rotated:
+ * either verifies), decodes and validates the whole body, then
  * places it by the hub's stream position in the store (proto_store_pos_*):
  * the next batch is applied in one write transaction, under the hub's
  * origin slot, together with the new position; an old one is stale; one
@@ -87,11 +88,14 @@ struct edge_upd_chunk {
 
 /* what the receiver knows of one trusted hub */
 struct edge_upd_hub {
-	char id[PROTO_ID_MAX + 1]; /* hub id */
-	struct proto_key *key;     /* its public key, owned */
-	int needs_snap;            /* a gap or a newer epoch was seen */
-	int resub_due;             /* wants its retained snapshot again */
-	uint64_t resub_ms;         /* when it last asked (now_ms clock) */
+	char id[PROTO_ID_MAX + 1];                 /* hub id */
+	size_t n_keys;                             /* 1..EDGE_HUB_KEYS_MAX */
+	struct proto_key *keys[EDGE_HUB_KEYS_MAX]; /* public keys, owned */
+	size_t key_used;     /* keys[] index that verified last; n_keys: none */
+	uint64_t key_log_ms; /* last HUB_KEY line (now_ms clock) */
+	int needs_snap;      /* a gap or a newer epoch was seen */
+	int resub_due;       /* wants its retained snapshot again */
+	uint64_t resub_ms;   /* when it last asked (now_ms clock) */
 	/* deferred deltas, sorted by (epoch, seq), no two alike */
 	struct edge_upd_delta *buf[EDGE_UPD_BUF_BATCHES + 1];
 	size_t n_buf;
@@ -156,25 +160,54 @@ edge_upd_new(struct proto_store *st, uint64_t snapshot_max)
 	return u;
 }
 
-/* edge_upd_trust - add a hub and its public key */
+/* edge_upd_find - the trusted hub of that id, or NULL */
+static struct edge_upd_hub *
+edge_upd_find(struct edge_upd *u, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < u->n_hubs; i++)
+		if (strcmp(u->hubs[i].id, id) == 0)
+			return &u->hubs[i];
+	return NULL;
+}
+
+/*
+ * edge_upd_trust - add a hub, or a second key to a hub: either key
+ * verifies its messages (a key rotation overlaps the two)
+ */
 int
 edge_upd_trust(struct edge_upd *u, const char *hub_id, struct proto_key *key)
 {
+	uint8_t raw[PROTO_PUBKEY_LEN], other[PROTO_PUBKEY_LEN];
+	struct edge_upd_hub *h;
 	size_t i, n;
 
 	if (u == NULL || hub_id == NULL || key == NULL)
 		return MX_EINVAL;
 	n = strnlen(hub_id, PROTO_ID_MAX + 1);
-	if (proto_id_check(hub_id, n) != 0)
+	if (proto_id_check(hub_id, n) != 0 ||
+	    proto_key_public_raw(key, raw) != 0)
 		return MX_EINVAL;
-	for (i = 0; i < u->n_hubs; i++)
-		if (strcmp(u->hubs[i].id, hub_id) == 0)
-			return MX_EEXIST;
+	h = edge_upd_find(u, hub_id);
+	if (h != NULL) {
+		for (i = 0; i < h->n_keys; i++)
+			if (proto_key_public_raw(h->keys[i], other) == 0 &&
+			    memcmp(raw, other, sizeof(raw)) == 0)
+				return MX_EEXIST;
+		if (h->n_keys >= EDGE_HUB_KEYS_MAX)
+			return MX_ELIMIT;
+		h->keys[h->n_keys++] = key;
+		h->key_used = h->n_keys; /* none yet: the sentinel moves */
+		return 0;
+	}
 	if (u->n_hubs >= PROTO_KEYRING_MAX)
 		return MX_ELIMIT;
-	memcpy(u->hubs[u->n_hubs].id, hub_id, n + 1);
-	u->hubs[u->n_hubs].key = key;
-	u->n_hubs++;
+	h = &u->hubs[u->n_hubs++];
+	memcpy(h->id, hub_id, n + 1);
+	h->keys[0] = key;
+	h->n_keys = 1;
+	h->key_used = 1;
 	return 0;
 }
 
@@ -221,7 +254,8 @@ edge_upd_free(struct edge_upd *u)
 		while (h->n_buf > 0)
 			edge_upd_buf_remove(h, h->n_buf - 1);
 		edge_upd_snap_drop(h);
-		proto_key_free(h->key);
+		while (h->n_keys > 0)
+			proto_key_free(h->keys[--h->n_keys]);
 	}
 	proto_store_read_free(u->rtxn);
 	mx_free(u);
@@ -263,18 +297,6 @@ edge_upd_log(struct edge_upd *u, enum mx_log_level lvl, enum edge_upd_result r,
 	u->log_skip[r] = 0;
 }
 
-/* edge_upd_find - the trusted hub of that id, or NULL */
-static struct edge_upd_hub *
-edge_upd_find(struct edge_upd *u, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < u->n_hubs; i++)
-		if (strcmp(u->hubs[i].id, id) == 0)
-			return &u->hubs[i];
-	return NULL;
-}
-
 /*
  * edge_upd_pos - the hub's position in the store: 0, MX_ENOTFOUND (none
  * yet) or the store's error. A short read txn on the receiver's handle.
@@ -300,6 +322,26 @@ edge_upd_pos(
 	return rc;
 }
 
+/*
+ * edge_upd_key_used - key i of h verified a message. A change of key (the
+ * first message, or the hub now signing with its other key) is logged,
+ * at most once per EDGE_UPD_LOG_MS per hub: during a rotation this line
+ * tells the operator which key the hub signs with (by its place among
+ * the hub's hub_key lines, never key bytes).
+ */
+static void
+edge_upd_key_used(struct edge_upd_hub *h, size_t i, uint64_t now_ms)
+{
+	if (h->key_used == i)
+		return;
+	/* a replayed old message flips it back: keep the log quiet */
+	if (h->key_log_ms != 0 && now_ms < h->key_log_ms + EDGE_UPD_LOG_MS)
+		return;
+	h->key_used = i;
+	h->key_log_ms = now_ms != 0 ? now_ms : 1;
+	mx_notice("HUB_KEY hub=%s key=%zu keys=%zu", h->id, i + 1, h->n_keys);
+}
+
 /* edge_upd_decode_result - a body decoder's error as a result */
 static enum edge_upd_result
 edge_upd_decode_result(int rc)
@@ -312,18 +354,19 @@ edge_upd_decode_result(int rc)
 
 /*
  * edge_upd_open - split a signed payload, check its type and its
- * signature against the hub's key. Another trusted hub's key that
- * verifies it makes it untrusted (a hub speaking for another), none
- * forged. 0 with the body, or the result to report.
+ * signature against the hub's keys (either may verify it: a rotation
+ * overlaps two). Another trusted hub's key that verifies it makes it
+ * untrusted (a hub speaking for another), none forged. 0 with the body,
+ * or the result to report.
  */
 static int
 edge_upd_open(struct edge_upd *u, struct edge_upd_hub *h, unsigned want,
     const uint8_t *p, size_t len, struct proto_str *body,
-    enum edge_upd_result *res, int *err)
+    enum edge_upd_result *res, int *err, uint64_t now_ms)
 {
 	struct proto_str sig;
 	unsigned type;
-	size_t i;
+	size_t i, j;
 	int rc;
 
 	if ((rc = proto_signed_decode(p, len, &type, body, &sig)) != 0 ||
@@ -332,20 +375,31 @@ edge_upd_open(struct edge_upd *u, struct edge_upd_hub *h, unsigned want,
 		*res = EDGE_UPD_MALFORMED;
 		return -1;
 	}
-	rc = proto_verify(h->key, type, body->p, body->len, sig.p, sig.len);
-	if (rc == 0)
+	rc = MX_ESIG;
+	for (i = 0; i < h->n_keys; i++) {
+		rc = proto_verify(
+		    h->keys[i], type, body->p, body->len, sig.p, sig.len);
+		if (rc != MX_ESIG)
+			break;
+	}
+	if (rc == 0) {
+		edge_upd_key_used(h, i, now_ms);
 		return 0;
+	}
 	*err = rc;
 	if (rc != MX_ESIG) {
 		*res = EDGE_UPD_FAILED;
 		return -1;
 	}
 	*res = EDGE_UPD_FORGED;
-	for (i = 0; i < u->n_hubs; i++)
-		if (&u->hubs[i] != h &&
-		    proto_verify(u->hubs[i].key, type, body->p, body->len,
-		        sig.p, sig.len) == 0)
-			*res = EDGE_UPD_UNTRUSTED;
+	for (i = 0; i < u->n_hubs; i++) {
+		if (&u->hubs[i] == h)
+			continue;
+		for (j = 0; j < u->hubs[i].n_keys; j++)
+			if (proto_verify(u->hubs[i].keys[j], type, body->p,
+			        body->len, sig.p, sig.len) == 0)
+				*res = EDGE_UPD_UNTRUSTED;
+	}
 	return -1;
 }
 
@@ -505,8 +559,8 @@ edge_upd_delta(struct edge_upd *u, struct edge_upd_hub *h, const uint8_t *p,
 	uint64_t pe = 0, ps = 0;
 	int rc, err = 0;
 
-	if (edge_upd_open(u, h, PROTO_MSG_UPDATE, p, len, &body, &r, &err) !=
-	    0) {
+	if (edge_upd_open(
+	        u, h, PROTO_MSG_UPDATE, p, len, &body, &r, &err, now_ms) != 0) {
 		edge_upd_log(u, MX_LOG_WARN, r, now_ms,
 		    "UPDATE_REFUSED hub=%s result=%s err=\"%s\" bytes=%zu",
 		    h->id, edge_upd_result_name(r), mx_strerror(err), len);
@@ -711,8 +765,8 @@ edge_upd_chunk(struct edge_upd *u, struct edge_upd_hub *h, uint32_t n,
 	uint64_t pe = 0, ps = 0;
 	int rc, err = 0;
 
-	if (edge_upd_open(u, h, PROTO_MSG_SNAPSHOT, p, len, &body, &r, &err) !=
-	    0) {
+	if (edge_upd_open(u, h, PROTO_MSG_SNAPSHOT, p, len, &body, &r, &err,
+	        now_ms) != 0) {
 		edge_upd_log(u, MX_LOG_WARN, r, now_ms,
 		    "SNAPSHOT_CHUNK_REFUSED hub=%s n=%" PRIu32
 		    " result=%s err=\"%s\" bytes=%zu",

@@ -1491,6 +1491,69 @@ proto_store_pos_put(
 	return rc;
 }
 
+/* proto_store_pos_del - drop a hub's position */
+int
+proto_store_pos_del(struct proto_txn *t, const char *hub_id)
+{
+	uint8_t key[PROTO_STORE_POSKEY_MAX];
+	MDB_val k = {0, key};
+	int mrc, rc;
+
+	if (t == NULL || proto_store_pos_key(hub_id, key, &k.mv_size) != 0)
+		return MX_EINVAL;
+	if (!t->is_write)
+		return MX_ESTATE;
+	if (t->err != 0)
+		return t->err;
+	mrc = mdb_del(t->txn, t->s->dbi_meta, &k, NULL);
+	if (mrc == MDB_NOTFOUND)
+		return 0;
+	if ((rc = proto_store_err(mrc)) != 0)
+		t->err = rc;
+	return rc;
+}
+
+/* proto_store_each_pos - every "pos:<hub-id>" entry */
+int
+proto_store_each_pos(struct proto_txn *t,
+    int (*fn)(void *arg, const char *hub_id, uint64_t epoch, uint64_t seq),
+    void *arg)
+{
+	size_t plen = sizeof(proto_store_pfx_pos) - 1, idlen;
+	MDB_cursor *cur = NULL;
+	MDB_val k = {plen, (void *)proto_store_pfx_pos}, v;
+	char id[PROTO_ID_MAX + 1];
+	int mrc, rc = 0;
+
+	if (t == NULL || fn == NULL)
+		return MX_EINVAL;
+	if (!atomic_load(&t->is_active))
+		return MX_ESTATE;
+	if ((rc = proto_store_err(
+	         mdb_cursor_open(t->txn, t->s->dbi_meta, &cur))) != 0)
+		return rc;
+	mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (mrc == 0 && k.mv_size > plen &&
+	       memcmp(k.mv_data, proto_store_pfx_pos, plen) == 0) {
+		idlen = k.mv_size - plen;
+		if (idlen > PROTO_ID_MAX || v.mv_size != 16) {
+			rc = MX_EIO;
+			break;
+		}
+		memcpy(id, (const char *)k.mv_data + plen, idlen);
+		id[idlen] = '\0';
+		rc = fn(arg, id, mx_get_le64(v.mv_data),
+		    mx_get_le64((const uint8_t *)v.mv_data + 8));
+		if (rc != 0)
+			break;
+		mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = proto_store_err(mrc);
+	return rc;
+}
+
 /* proto_store_note_put - set a record's note */
 int
 proto_store_note_put(struct proto_txn *t, int kind, const uint8_t *key,

@@ -213,5 +213,21 @@ int proto_store_pos_get(
     struct proto_txn *t, const char *hub_id, uint64_t *epoch, uint64_t *seq);
 int proto_store_pos_put(
     struct proto_txn *t, const char *hub_id, uint64_t epoch, uint64_t seq);
+/*
+ * proto_store_pos_del - forget a hub's position (write txn): the next
+ * batch of that hub waits for a snapshot, as for a hub never seen.
+ * Returns 0 (whether or not there was one), MX_EINVAL, MX_ESTATE, or
+ * MX_EFULL / MX_EIO (the txn is then dead).
+ */
+int proto_store_pos_del(struct proto_txn *t, const char *hub_id);
+/*
+ * proto_store_each_pos - fn(arg, hub_id, epoch, seq) for every hub with a
+ * position, in id order; a non-zero return from fn stops the walk and is
+ * returned. A damaged entry is MX_EIO. Returns 0, MX_EINVAL, MX_ESTATE,
+ * MX_EIO or fn's return.
+ */
+int proto_store_each_pos(struct proto_txn *t,
+    int (*fn)(void *arg, const char *hub_id, uint64_t epoch, uint64_t seq),
+    void *arg);
 
 #endif /* PROTO_STORE_H */

@@ -3,13 +3,18 @@
  *
  * v1 and v2 headers for IPv4 and IPv6, LOCAL and UNKNOWN, every prefix of
  * a valid header (MX_ETRUNC), garbage and malformed fields (MX_EPROTO),
- * the v1 line limit and the v2 length cap at and over the limit, TLVs.
+ * the v1 line limit and the v2 length cap at and over the limit, TLVs;
+ * the proxy_trusted entries (edge_proxy_net_parse: every form, prefix
+ * lengths at and past their maximum, the entry length limit) and the
+ * matcher (edge_proxy_trusted: IPv4, IPv6, IPv4-mapped clients, prefix
+ * edges, empty list).
  * Trust: test data only.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <arpa/inet.h>
@@ -483,6 +488,175 @@ test_v2_bad_fixed_part_refused(void **state)
 	pt_proto(p, 16);
 }
 
+/* pt_net - parse a proxy_trusted entry that must be valid */
+static struct edge_proxy_net
+pt_net(const char *text)
+{
+	struct edge_proxy_net n;
+	char err[160] = "";
+
+	if (edge_proxy_net_parse(text, strlen(text), &n, err, sizeof(err)) != 0)
+		fail_msg("'%s' refused: %s", text, err);
+	return n;
+}
+
+/* pt_net_bad - an entry that must be refused, with a reason */
+static void
+pt_net_bad(const char *text, size_t len, const char *why)
+{
+	struct edge_proxy_net n;
+	char err[160] = "";
+
+	memset(&n, 0x5a, sizeof(n));
+	assert_int_equal(
+	    edge_proxy_net_parse(text, len, &n, err, sizeof(err)), MX_EINVAL);
+	if (strstr(err, why) == NULL)
+		fail_msg(
+		    "'%.*s': error '%s' lacks '%s'", (int)len, text, err, why);
+	/* out untouched on failure */
+	assert_int_equal(n.plen, 0x5a5a5a5a);
+}
+
+/* pt_sa - a sockaddr of an address text (v4 or v6), port 1234 */
+static struct sockaddr_storage
+pt_sa(const char *text)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(1234);
+	} else {
+		assert_int_equal(inet_pton(AF_INET6, text, &in6->sin6_addr), 1);
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(1234);
+	}
+	return ss;
+}
+
+/* pt_in - is address text inside the list? */
+static int
+pt_in(const struct edge_proxy_net *nets, size_t n, const char *text)
+{
+	struct sockaddr_storage ss = pt_sa(text);
+
+	return edge_proxy_trusted(nets, n, (struct sockaddr *)&ss);
+}
+
+/* test_trusted_entries_parsed - every form, prefix lengths 0 and max */
+static void
+test_trusted_entries_parsed(void **state)
+{
+	struct edge_proxy_net n;
+
+	(void)state;
+	n = pt_net("127.0.0.1");
+	assert_int_equal(n.family, AF_INET);
+	assert_int_equal(n.plen, 32);
+	assert_memory_equal(n.addr, "\x7f\x00\x00\x01", 4);
+	n = pt_net("10.0.0.0/8");
+	assert_int_equal(n.plen, 8);
+	n = pt_net("0.0.0.0/0");
+	assert_int_equal(n.plen, 0);
+	n = pt_net("192.0.2.7/32");
+	assert_int_equal(n.plen, 32);
+	n = pt_net("::1");
+	assert_int_equal(n.family, AF_INET6);
+	assert_int_equal(n.plen, 128);
+	n = pt_net("2001:db8::/32");
+	assert_int_equal(n.plen, 32);
+	n = pt_net("::/0");
+	assert_int_equal(n.plen, 0);
+	n = pt_net("2001:db8::1/128");
+	assert_int_equal(n.plen, 128);
+	/* the longest entry: a full IPv6 text form with /128 */
+	n = pt_net("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128");
+	assert_int_equal(n.plen, 128);
+}
+
+/* test_trusted_entries_refused - bad addresses, lengths, host bits */
+static void
+test_trusted_entries_refused(void **state)
+{
+	char longer[64];
+
+	(void)state;
+	pt_net_bad("", 0, "not ADDR");
+	pt_net_bad("localhost", 9, "not an IPv4 or IPv6");
+	pt_net_bad("10.0.0.0/", 9, "prefix length");
+	pt_net_bad("/8", 2, "not an IPv4 or IPv6");
+	pt_net_bad("10.0.0.0/33", 11, "0..32");
+	pt_net_bad("::/129", 6, "0..128");
+	pt_net_bad("10.0.0.0/08", 11, "prefix length");
+	pt_net_bad("10.0.0.0/+8", 11, "prefix length");
+	pt_net_bad("10.0.0.0/8/8", 12, "prefix length");
+	pt_net_bad("10.0.0.0/1000", 13, "prefix length");
+	pt_net_bad("10.0.0.1/8", 10, "bits set past /8");
+	pt_net_bad("2001:db8::1/64", 14, "bits set past /64");
+	pt_net_bad("127.0.0.0/7", 11, "bits set past /7");
+	pt_net_bad("::ffff:127.0.0.1", 16, "IPv4-mapped");
+	pt_net_bad("fe80::1%eth0", 12, "not an IPv4 or IPv6");
+	pt_net_bad(" 10.0.0.1", 9, "not an IPv4 or IPv6");
+	pt_net_bad("10.0.0.1\0/8", 11, "not ADDR");
+	/* one past the entry length limit */
+	memset(longer, '1', sizeof(longer));
+	pt_net_bad(longer, EDGE_PROXY_NET_TEXT_MAX + 1, "not ADDR");
+	snprintf(longer, sizeof(longer), "%s",
+	    "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/0128");
+	pt_net_bad(longer, strlen(longer), "not ADDR");
+}
+
+/* test_trusted_matcher - membership at the edges of each net */
+static void
+test_trusted_matcher(void **state)
+{
+	struct edge_proxy_net nets[4];
+
+	(void)state;
+	nets[0] = pt_net("127.0.0.1/32");
+	nets[1] = pt_net("10.1.0.0/17");
+	nets[2] = pt_net("2001:db8:0:8000::/49");
+	nets[3] = pt_net("::1");
+	assert_true(pt_in(nets, 4, "127.0.0.1"));
+	assert_false(pt_in(nets, 4, "127.0.0.77"));
+	assert_false(pt_in(nets, 4, "127.0.0.0"));
+	assert_true(pt_in(nets, 4, "10.1.0.0"));
+	assert_true(pt_in(nets, 4, "10.1.127.255"));
+	assert_false(pt_in(nets, 4, "10.1.128.0"));
+	assert_false(pt_in(nets, 4, "10.0.255.255"));
+	assert_true(pt_in(nets, 4, "2001:db8:0:8000::1"));
+	assert_true(pt_in(nets, 4, "2001:db8:0:ffff:ffff::"));
+	assert_false(pt_in(nets, 4, "2001:db8:0:7fff::1"));
+	assert_true(pt_in(nets, 4, "::1"));
+	assert_false(pt_in(nets, 4, "::2"));
+	/* an IPv4 client on a dual-stack socket matches the IPv4 entries */
+	assert_true(pt_in(nets, 4, "::ffff:127.0.0.1"));
+	assert_true(pt_in(nets, 4, "::ffff:10.1.5.5"));
+	assert_false(pt_in(nets, 4, "::ffff:127.0.0.2"));
+	/* families never cross: ::/0 is not every IPv4 address */
+	nets[0] = pt_net("::/0");
+	assert_true(pt_in(nets, 1, "2001:db8::99"));
+	assert_false(pt_in(nets, 1, "192.0.2.1"));
+	assert_false(pt_in(nets, 1, "::ffff:192.0.2.1"));
+	nets[0] = pt_net("0.0.0.0/0");
+	assert_true(pt_in(nets, 1, "192.0.2.1"));
+	assert_false(pt_in(nets, 1, "::1"));
+	/* an empty list trusts nobody; neither does an unknown family */
+	assert_false(pt_in(nets, 0, "127.0.0.1"));
+	{
+		struct sockaddr_storage ss;
+
+		memset(&ss, 0, sizeof(ss));
+		ss.ss_family = AF_UNIX;
+		assert_false(
+		    edge_proxy_trusted(nets, 1, (struct sockaddr *)&ss));
+		assert_false(edge_proxy_trusted(nets, 1, NULL));
+	}
+}
+
 /* main - run the group */
 int
 main(void)
@@ -506,6 +680,9 @@ main(void)
 	    cmocka_unit_test(test_v2_length_at_cap_accepted),
 	    cmocka_unit_test(test_v2_length_over_cap_refused_without_waiting),
 	    cmocka_unit_test(test_v2_bad_fixed_part_refused),
+	    cmocka_unit_test(test_trusted_entries_parsed),
+	    cmocka_unit_test(test_trusted_entries_refused),
+	    cmocka_unit_test(test_trusted_matcher),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

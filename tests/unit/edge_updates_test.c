@@ -807,7 +807,80 @@ test_garbage_never_crashes(void **state)
 	mx_buf_fini(&good);
 }
 
-/* test_trust_limits - ids checked, given once, 16 hubs at most */
+/* test_rotation_either_key_verifies - a hub with its current and its
+ * next key: batches and snapshot chunks signed with either apply, in
+ * any order (the hub switches, an old retained chunk comes late) */
+static void
+test_rotation_either_key_verifies(void **state)
+{
+	struct fix *x = *state;
+	struct proto_record r = PUT("192.0.2.1", 1);
+	struct proto_key *kn = NULL;
+	int64_t applied = ctr(EDGE_UPD_APPLIED);
+	int64_t forged = ctr(EDGE_UPD_FORGED);
+
+	assert_int_equal(proto_key_generate(&kn), 0);
+	assert_int_equal(edge_upd_trust(x->u, "hub-a", pub(kn)), 0);
+	start(x, x->ka, "hub-a", T_E1, 0);
+	update(x, x->ka, "hub-a", T_E1, 1, &r, 1);
+	assert_int_equal(deliver(x, "mxs/v1/updates/hub-a"), EDGE_UPD_APPLIED);
+	/* the hub now signs with the next key */
+	r = PUT("192.0.2.1", 2);
+	update(x, kn, "hub-a", T_E1, 2, &r, 1);
+	assert_int_equal(deliver(x, "mxs/v1/updates/hub-a"), EDGE_UPD_APPLIED);
+	assert_int_equal(score_of(x, "192.0.2.1"), 2);
+	/* one still signed with the old key (a batch queued for us) */
+	r = PUT("192.0.2.1", 3);
+	update(x, x->ka, "hub-a", T_E1, 3, &r, 1);
+	assert_int_equal(deliver(x, "mxs/v1/updates/hub-a"), EDGE_UPD_APPLIED);
+	assert_int_equal(score_of(x, "192.0.2.1"), 3);
+	/* a gap, filled by a snapshot signed with the next key */
+	r = PUT("192.0.2.2", 5);
+	update(x, kn, "hub-a", T_E1, 5, &r, 1);
+	assert_int_equal(deliver(x, "mxs/v1/updates/hub-a"), EDGE_UPD_GAP);
+	r = PUT("192.0.2.1", 4);
+	chunk(x, kn, "hub-a", T_E1, 4, 2, 0, 1, &r, 1);
+	assert_int_equal(send_chunk(x, "hub-a", 0), EDGE_UPD_SNAP_LOADED);
+	assert_int_equal(score_of(x, "192.0.2.1"), 4);
+	assert_int_equal(score_of(x, "192.0.2.2"), 5);
+	pos_is(x, "hub-a", 0, T_E1, 5);
+	assert_int_equal(ctr(EDGE_UPD_APPLIED), applied + 4);
+	assert_int_equal(ctr(EDGE_UPD_FORGED), forged);
+	/* hub-a's new key is not hub-b's: a hub speaking for another */
+	update(x, kn, "hub-b", T_E1, 1, &r, 1);
+	assert_int_equal(
+	    deliver(x, "mxs/v1/updates/hub-b"), EDGE_UPD_UNTRUSTED);
+	proto_key_free(kn);
+}
+
+/* test_rotation_new_key_forged_without_it - an edge that has only the
+ * old key refuses a batch signed with the new one (forged, counted,
+ * nothing applied) and still applies the old key's */
+static void
+test_rotation_new_key_forged_without_it(void **state)
+{
+	struct fix *x = *state;
+	struct proto_record r = PUT("192.0.2.1", 1);
+	struct proto_key *kn = NULL;
+	int64_t forged = ctr(EDGE_UPD_FORGED);
+
+	assert_int_equal(proto_key_generate(&kn), 0);
+	start(x, x->ka, "hub-a", T_E1, 0);
+	update(x, kn, "hub-a", T_E1, 1, &r, 1);
+	assert_int_equal(deliver(x, "mxs/v1/updates/hub-a"), EDGE_UPD_FORGED);
+	chunk(x, kn, "hub-a", T_E1, 1, 2, 0, 1, &r, 1);
+	assert_int_equal(send_chunk(x, "hub-a", 0), EDGE_UPD_FORGED);
+	assert_int_equal(ctr(EDGE_UPD_FORGED), forged + 2);
+	assert_int_equal(score_of(x, "192.0.2.1"), MX_ENOTFOUND);
+	pos_is(x, "hub-a", 0, T_E1, 0);
+	update(x, x->ka, "hub-a", T_E1, 1, &r, 1);
+	assert_int_equal(deliver(x, "mxs/v1/updates/hub-a"), EDGE_UPD_APPLIED);
+	assert_int_equal(score_of(x, "192.0.2.1"), 1);
+	proto_key_free(kn);
+}
+
+/* test_trust_limits - ids checked, a hub's key given once, two keys a
+ * hub and 16 hubs at most */
 static void
 test_trust_limits(void **state)
 {
@@ -822,6 +895,17 @@ test_trust_limits(void **state)
 	assert_int_equal(edge_upd_trust(u, "hub-0", k), 0);
 	k = pub(x->ka);
 	assert_int_equal(edge_upd_trust(u, "hub-0", k), MX_EEXIST);
+	proto_key_free(k);
+	/* the next key, then no third one */
+	assert_int_equal(edge_upd_trust(u, "hub-0", pub(x->kb)), 0);
+	k = pub(x->kb);
+	assert_int_equal(edge_upd_trust(u, "hub-0", k), MX_EEXIST);
+	proto_key_free(k);
+	k = pub(x->kc);
+	assert_int_equal(edge_upd_trust(u, "hub-0", k), MX_ELIMIT);
+	proto_key_free(k);
+	assert_int_equal(edge_upd_hub_count(u), 1);
+	k = pub(x->ka);
 	for (i = 1; i < PROTO_KEYRING_MAX; i++) {
 		snprintf(id, sizeof(id), "hub-%d", i);
 		assert_int_equal(edge_upd_trust(u, id, k), 0);
@@ -858,6 +942,8 @@ main(void)
 	    T(test_newer_snapshot_replaces_partial),
 	    T(test_buffer_bounded),
 	    T(test_garbage_never_crashes),
+	    T(test_rotation_either_key_verifies),
+	    T(test_rotation_new_key_forged_without_it),
 	    T(test_trust_limits),
 #undef T
 	};

@@ -790,6 +790,28 @@ test_domain_expired_falls_back(void **state)
 	    dom(f->s, "other.com", 50, m, sizeof(m)), MX_ENOTFOUND);
 }
 
+/* what proto_store_each_pos handed over */
+struct pos_seen {
+	size_t n, stop_at;
+	char id[4][PROTO_ID_MAX + 1];
+	uint64_t epoch[4], seq[4];
+};
+
+/* pos_collect - proto_store_each_pos callback: keep the first four */
+static int
+pos_collect(void *arg, const char *hub_id, uint64_t epoch, uint64_t seq)
+{
+	struct pos_seen *w = arg;
+
+	if (w->n < 4) {
+		snprintf(w->id[w->n], sizeof(w->id[0]), "%s", hub_id);
+		w->epoch[w->n] = epoch;
+		w->seq[w->n] = seq;
+	}
+	w->n++;
+	return w->stop_at != 0 && w->n == w->stop_at ? 42 : 0;
+}
+
 /* test_pos_per_hub - per-hub positions, persisted across reopen */
 static void
 test_pos_per_hub(void **state)
@@ -833,6 +855,35 @@ test_pos_per_hub(void **state)
 	assert_int_equal(proto_store_pos_get(t, longid, &e, &q), 0);
 	assert_int_equal(q, UINT64_MAX);
 	assert_int_equal(proto_store_pos_get(t, "hub-c", &e, &q), MX_ENOTFOUND);
+	/* the walk: every hub with a position, in id order */
+	{
+		struct pos_seen w = {0};
+
+		assert_int_equal(proto_store_each_pos(t, pos_collect, &w), 0);
+		/* byte order: "hhh..." < "hub-a" < "hub-b" */
+		assert_int_equal(w.n, 3);
+		assert_string_equal(w.id[0], longid);
+		assert_string_equal(w.id[1], "hub-a");
+		assert_int_equal(w.seq[1], 6);
+		assert_string_equal(w.id[2], "hub-b");
+		assert_int_equal(w.epoch[2], 7);
+		/* fn's non-zero return stops the walk and comes back */
+		w.stop_at = 2;
+		w.n = 0;
+		assert_int_equal(proto_store_each_pos(t, pos_collect, &w), 42);
+		assert_int_equal(w.n, 2);
+	}
+	/* deleted only in a write transaction */
+	assert_int_equal(proto_store_pos_del(t, "hub-a"), MX_ESTATE);
+	proto_store_read_free(t);
+	assert_int_equal(proto_store_write_begin(f->s, &t), 0);
+	assert_int_equal(proto_store_pos_del(t, "hub-a"), 0);
+	assert_int_equal(proto_store_pos_del(t, "hub-a"), 0); /* gone: fine */
+	assert_int_equal(proto_store_pos_del(t, "hub a"), MX_EINVAL);
+	assert_int_equal(proto_store_commit(t), 0);
+	assert_int_equal(proto_store_read_begin(f->s, &t), 0);
+	assert_int_equal(proto_store_pos_get(t, "hub-a", &e, &q), MX_ENOTFOUND);
+	assert_int_equal(proto_store_pos_get(t, "hub-b", &e, &q), 0);
 	proto_store_read_free(t);
 }
 
