@@ -47,6 +47,21 @@
 #define HUB_STOP_MS 5000         /* final flush at exit, at most */
 #define HUB_LOOP_SEQS 4096       /* publish times kept, by seq */
 #define HUB_LAG_MS 2000          /* an edge this late on a seq lags */
+#define HUB_EDGES_MAX 4096       /* edges whose position is re-checked */
+#define HUB_EDGE_SLOTS 8192      /* their hash table (power of two) */
+#define HUB_RECHECK_MS 250       /* re-checks are looked at this often */
+
+/*
+ * an edge's last reported position for this hub, and when to look again:
+ * an edge behind by a seq that went out less than HUB_LAG_MS ago is not
+ * lagging yet, but may be (a batch it will never get); it is re-checked
+ * then unless a newer status came first
+ */
+struct hub_loop_edge {
+	char id[PROTO_ID_MAX + 1]; /* "" = free slot */
+	uint64_t epoch, seq;
+	uint64_t recheck_ms; /* monotonic; 0 = none */
+};
 
 /* a signed payload waiting for the broker */
 struct hub_loop_msg {
@@ -75,6 +90,10 @@ static struct {
 	uint64_t pub_ms[HUB_LOOP_SEQS];
 	struct hub_loop_msg outq[HUB_OUTQ_MAX];
 	size_t oq_head, oq_n;
+	struct hub_loop_edge *edges; /* HUB_EDGE_SLOTS */
+	size_t n_edges, n_recheck;
+	uint64_t next_recheck_ms;
+	int is_edges_full_logged;
 } hub_loop;
 
 static volatile sig_atomic_t hub_loop_stop;
@@ -211,17 +230,122 @@ hub_loop_lags(uint64_t epoch, uint64_t seq)
 	return hub_loop_mono_ms() > hub_loop.pub_ms[i] + HUB_LAG_MS;
 }
 
+/* hub_loop_snap_for - an edge lags: a snapshot, at most every min time */
+static void
+hub_loop_snap_for(
+    const char *edge, size_t edge_len, uint64_t epoch, uint64_t seq)
+{
+	uint64_t due = hub_loop.last_snap_ms + hub_loop.c->snapshot_min_time;
+
+	if (due < hub_loop.next_snap_ms) {
+		hub_loop.next_snap_ms = due;
+		hub_metrics_inc(HUB_M_SNAP_ASKED);
+		mx_info("edge %.*s lags at epoch %llu seq %llu (hub at %llu): "
+		        "snapshot due",
+		    (int)edge_len, edge, (unsigned long long)epoch,
+		    (unsigned long long)seq,
+		    (unsigned long long)hub_state_seq(hub_loop.st));
+	}
+}
+
+/*
+ * hub_loop_edge - the slot of an edge id (found or taken), or NULL when
+ * HUB_EDGES_MAX edges are tracked already (logged once; such an edge is
+ * still judged on each status, only not re-checked)
+ */
+static struct hub_loop_edge *
+hub_loop_edge(const uint8_t *id, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i, n;
+	struct hub_loop_edge *e;
+
+	if (len == 0 || len > PROTO_ID_MAX)
+		return NULL;
+	for (i = 0; i < len; i++)
+		h = (h ^ id[i]) * 1099511628211ull;
+	for (n = 0; n < HUB_EDGE_SLOTS; n++) {
+		e = &hub_loop.edges[(h + n) & (HUB_EDGE_SLOTS - 1)];
+		if (e->id[0] == '\0')
+			break;
+		if (strlen(e->id) == len && memcmp(e->id, id, len) == 0)
+			return e;
+	}
+	if (hub_loop.n_edges >= HUB_EDGES_MAX) {
+		if (!hub_loop.is_edges_full_logged)
+			mx_warn("more than %d edges: the newest are not "
+			        "re-checked for lag",
+			    HUB_EDGES_MAX);
+		hub_loop.is_edges_full_logged = 1;
+		return NULL;
+	}
+	memcpy(e->id, id, len);
+	e->id[len] = '\0';
+	hub_loop.n_edges++;
+	return e;
+}
+
+/* hub_loop_edge_recheck - set or clear an edge's re-check time */
+static void
+hub_loop_edge_recheck(struct hub_loop_edge *e, uint64_t at)
+{
+	if (e->recheck_ms == 0 && at != 0)
+		hub_loop.n_recheck++;
+	else if (e->recheck_ms != 0 && at == 0)
+		hub_loop.n_recheck--;
+	e->recheck_ms = at;
+}
+
+/*
+ * hub_loop_recheck_due - when an edge at (epoch, seq), behind but not
+ * lagging yet, would lag: the time its next seq went out plus HUB_LAG_MS;
+ * 0 when it is not behind in this epoch
+ */
+static uint64_t
+hub_loop_recheck_due(uint64_t epoch, uint64_t seq)
+{
+	size_t i = (seq + 1) % HUB_LOOP_SEQS;
+
+	if (epoch != hub_state_epoch(hub_loop.st) ||
+	    seq >= hub_state_seq(hub_loop.st) || hub_loop.pub_seq[i] != seq + 1)
+		return 0;
+	return hub_loop.pub_ms[i] + HUB_LAG_MS + 1;
+}
+
+/* hub_loop_recheck - the edges whose re-check time has come */
+static void
+hub_loop_recheck(uint64_t now)
+{
+	struct hub_loop_edge *e;
+	size_t i;
+
+	if (hub_loop.n_recheck == 0 || now < hub_loop.next_recheck_ms)
+		return;
+	hub_loop.next_recheck_ms = now + HUB_RECHECK_MS;
+	for (i = 0; i < HUB_EDGE_SLOTS && hub_loop.n_recheck > 0; i++) {
+		e = &hub_loop.edges[i];
+		if (e->recheck_ms == 0 || now < e->recheck_ms)
+			continue;
+		hub_loop_edge_recheck(e, 0);
+		if (hub_loop_lags(e->epoch, e->seq))
+			hub_loop_snap_for(
+			    e->id, strlen(e->id), e->epoch, e->seq);
+	}
+}
+
 /*
  * hub_loop_status - an edge's retained status: when its position for this
  * hub lags (it missed batches it cannot get again: a broker that lost its
- * session, a gap), publish a snapshot, at most every snapshot_min_time
+ * session, a gap, a stale retained snapshot it started from), publish a
+ * snapshot, at most every snapshot_min_time; when it is behind but not
+ * lagging yet, look again once it would be
  */
 static void
 hub_loop_status(const uint8_t *p, size_t len)
 {
 	struct proto_status st;
+	struct hub_loop_edge *e;
 	const char *id = hub_loop.c->hub_id;
-	uint64_t due;
 	size_t i;
 
 	if (len == 0)
@@ -231,25 +355,25 @@ hub_loop_status(const uint8_t *p, size_t len)
 		return;
 	}
 	hub_metrics_inc(HUB_M_STATUS);
+	e = hub_loop_edge(st.edge_id.p, st.edge_id.len);
+	if (e != NULL)
+		hub_loop_edge_recheck(e, 0); /* a newer word from the edge */
 	if (st.state == PROTO_EDGE_OFFLINE)
 		return;
 	for (i = 0; i < st.n_hubs; i++) {
 		const struct proto_hub_pos *h = &st.hubs[i];
 
 		if (h->hub_id.len != strlen(id) ||
-		    memcmp(h->hub_id.p, id, h->hub_id.len) != 0 ||
-		    !hub_loop_lags(h->epoch, h->seq))
+		    memcmp(h->hub_id.p, id, h->hub_id.len) != 0)
 			continue;
-		due = hub_loop.last_snap_ms + hub_loop.c->snapshot_min_time;
-		if (due < hub_loop.next_snap_ms) {
-			hub_loop.next_snap_ms = due;
-			hub_metrics_inc(HUB_M_SNAP_ASKED);
-			mx_info("edge %.*s lags at epoch %llu seq %llu (hub at "
-			        "%llu): snapshot due",
-			    (int)st.edge_id.len, (const char *)st.edge_id.p,
-			    (unsigned long long)h->epoch,
-			    (unsigned long long)h->seq,
-			    (unsigned long long)hub_state_seq(hub_loop.st));
+		if (hub_loop_lags(h->epoch, h->seq)) {
+			hub_loop_snap_for((const char *)st.edge_id.p,
+			    st.edge_id.len, h->epoch, h->seq);
+		} else if (e != NULL) {
+			e->epoch = h->epoch;
+			e->seq = h->seq;
+			hub_loop_edge_recheck(
+			    e, hub_loop_recheck_due(h->epoch, h->seq));
 		}
 	}
 }
@@ -434,6 +558,7 @@ hub_loop_timers(void)
 		    now + hub_loop.c->counter_commit_time;
 	}
 	hub_loop_drain();
+	hub_loop_recheck(now);
 	if (hub_loop_snap_asked) {
 		hub_loop_snap_asked = 0;
 		mx_notice("snapshot asked (SIGUSR1)");
@@ -533,6 +658,7 @@ hub_loop_run(struct hub_conf *c)
 
 	memset(&hub_loop, 0, sizeof(hub_loop));
 	hub_loop.c = c;
+	hub_loop.edges = mx_calloc(HUB_EDGE_SLOTS, sizeof(*hub_loop.edges));
 	for (i = 0; i < c->n_filters; i++)
 		hub_loop.filters[i] = c->filters[i];
 	hub_loop.backoff_ms = HUB_BACKOFF_MIN_MS;
@@ -576,6 +702,7 @@ hub_loop_run(struct hub_conf *c)
 	event_base_free(hub_loop.base);
 	hub_ingest_close(hub_loop.g);
 	hub_state_close(hub_loop.st);
+	mx_free(hub_loop.edges);
 	mx_notice("stopped");
 	return 0;
 }

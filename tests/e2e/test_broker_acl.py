@@ -147,11 +147,24 @@ def central(mqtt, pki, tmp_path):
         with open(b.conf, "w") as f:
             f.write(broker_conf(pki, acl, ports, extra_files))
         b.start()
+        # start() waits for the first listener only: mosquitto opens the
+        # second a moment later (under load, long enough to refuse a
+        # client that came at once)
+        assert wait_until(lambda: port_open(pw_port), 10), b.log()
         return b, ports
 
     yield make
     for s in held:
         s.close()
+
+
+def port_open(port):
+    """A TCP connection to 127.0.0.1:port is accepted (then closed)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 # ------------------------------------------------------------ clients

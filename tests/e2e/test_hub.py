@@ -6,6 +6,7 @@ cryptography's Ed25519, from docs/protocol.md); refused submissions
 resumes its epoch and seq; snapshots are retained, signed and complete."""
 
 import os
+import re
 import shutil
 import time
 
@@ -266,6 +267,33 @@ def test_snapshot_is_retained_signed_and_complete(mqtt, tmp_path):
     t, body = verify(hub.pub, upd.msgs[0][1])
     assert t == MSG_UPDATE and body[0] == b"hub-1" and body[2] == 4
     assert [r[2] for r in body[7]] == [bytes([10, 2, 0, 1])]
+
+
+def test_new_edge_on_a_stale_snapshot_catches_up_while_the_hub_is_idle(
+        edge_factory, sink, mqtt, tmp_path):
+    """The retained snapshot is older than the hub's last batches; a new
+    edge starts from it and no further batch comes to show it a gap. Its
+    status (behind by a seq that went out a moment ago) is looked at
+    again once it would lag, and the hub's snapshot brings it level."""
+    broker = mqtt.broker()
+    apriv, apub = keypair(tmp_path, "alice")
+    hub = start_hub(tmp_path, broker, feeds=[("analyst", apub)])
+    a = edge_factory([ROUTE % sink.port], name="edge-a", args=edge_args(
+        tmp_path, broker, hub, "edge-a", "pop-a"))
+    publish(broker, "mxs/v1/feed/analyst", feed_message(
+        apriv, "analyst", "alice", 1,
+        [record(KIND_IP, bytes([127, 0, 0, 51]), reason="stale")]))
+    assert wait_until(lambda: refused_at_connect(a, "127.0.0.51"), 10)
+    asked = hub.metric("mxhub_snapshots_asked_total")
+    # a new edge (no position): the retained snapshot is the one of seq 0
+    b = edge_factory([ROUTE % sink.port], name="edge-b", args=edge_args(
+        tmp_path, broker, hub, "edge-b", "pop-b"))
+    assert b.wait_log(r"SNAPSHOT_LOADED hub=hub-1 .* seq=0 .*records=0")
+    assert wait_until(lambda: refused_at_connect(b, "127.0.0.51"), 10), \
+        hub.log()
+    assert hub.metric("mxhub_snapshots_asked_total") == asked + 1
+    assert re.search(r"edge edge-b lags at epoch \d+ seq 0 \(hub at 1\)",
+                     hub.log())
 
 
 def test_feed_key_rotation_overlaps(edge_factory, sink, mqtt, tmp_path):
