@@ -525,10 +525,43 @@ def test_hub_killed_mid_stream_no_seq_reused_edges_converge(
     assert all(en[0] == epoch for en in entries)
     accepted = [en[4] for en in entries if en[2] == "put"]
     assert len(set(accepted)) == len(accepted)
-    lost = [x["ip"] for x in attempts if x["ip"] not in set(accepted)]
+    lost = [x for x in attempts if x["ip"] not in set(accepted)]
     print("\nhub killed at seq %d, resumed at seq %d: %d submissions, %d "
-          "accepted, %d lost (%s)" % (before, resumed, len(attempts),
-                                      len(accepted), len(lost), lost))
+          "accepted, %d in hand at the kill (%s)" % (
+              before, resumed, len(attempts), len(accepted), len(lost),
+              [x["ip"] for x in lost]))
+    # The hub's session is persistent: what came while it was dead waited
+    # at the broker. But libmosquitto sends the PUBACK of a QoS 1 message
+    # before the hub's callback runs, and the callback commits it: a
+    # SIGKILL inside that one callback loses the submission in hand
+    # (docs/hub.md "Durability of a submission"). At most that one: the
+    # submission right after the last one the killed hub committed
+    # (delivery is in order; later ones were not acknowledged yet, so the
+    # broker handed them to the new process).
+    merged = re.findall(r"mxhub\[%d\] info: feed analyst: serial (\d+) "
+                        % killed_pid, hub.log())
+    committed = {en[4] for en in entries if en[1] <= resumed}
+    last_committed = max(x["i"] for x in attempts if x["ip"] in committed)
+    assert len(lost) <= 1 and all(
+        x["i"] == last_committed + 1 for x in lost), (
+        "%d submission(s) acknowledged by the broker are not in the hub's "
+        "state after the SIGKILL: %s; the killed hub had logged serials "
+        "%s as merged, but resumed at seq %d" % (
+            len(lost), [(x["ip"], x["i"] + 1) for x in lost], merged[-3:],
+            resumed))
+    # that is why submitters confirm in the update stream and send again
+    # what is missing (mxctl --confirm; mxfeed confirm_hub: its next run,
+    # with a new serial): then it is taken
+    for k, x in enumerate(lost):
+        block(broker, apriv, "analyst", "alice", 100000 + k, [x["ip"]])
+    if lost:
+        assert wait_until(lambda: all(
+            x["ip"] in {en[4] for en in audit_entries(hub)} for x in lost),
+            10)
+        wait_settled(hub)
+        entries = audit_entries(hub)
+        accepted = [en[4] for en in entries if en[2] == "put"]
+    assert {x["ip"] for x in attempts} <= set(accepted)
 
     # the stream as the edges get it: per epoch, strictly increasing
     # seqs, one payload per seq (an identical QoS 1 copy is fine)
@@ -565,19 +598,6 @@ def test_hub_killed_mid_stream_no_seq_reused_edges_converge(
                               15)
         assert problem is None, problem
 
-    # the hub's session is persistent: what came while it was dead waited
-    # at the broker, and one the broker handed over before the kill was
-    # either committed or is handed over again. An acknowledged
-    # submission is never lost.
-    merged = re.findall(r"mxhub\[%d\] info: feed analyst: serial (\d+) "
-                        % killed_pid, hub.log())
-    assert lost == [], (
-        "%d submission(s) acknowledged by the broker are not in the hub's "
-        "state after the SIGKILL: %s; the killed hub had logged serials "
-        "%s as merged, but resumed at seq %d" % (
-            len(lost), [(ip, attempts[[x["ip"] for x in attempts]
-                                     .index(ip)]["i"] + 1) for ip in lost],
-            merged[-3:], resumed))
 
 
 # ----------------------------------- 5. edge restarted with a wiped cache
