@@ -104,6 +104,28 @@ edge_content_body(struct edge_fctx *f, const char *p, size_t len)
 	}
 }
 
+/* the counters follow the PROTO_CF_* bits one for one */
+_Static_assert(PROTO_CF_BAD_BOUNDARY ==
+                   1u << (EDGE_C_CF_BAD_BOUNDARY - EDGE_C_CF_MIME_BROKEN),
+    "EDGE_C_CF_* must follow the PROTO_CF_* bits");
+
+/*
+ * edge_content_count_flags - what the analyser found in a message, one
+ * counter per flag (structural defects, bounds reached, attachment
+ * types): a MIME bomb shows in /metrics even when nothing refuses it
+ */
+static void
+edge_content_count_flags(uint32_t flags)
+{
+	unsigned bit;
+
+	for (bit = 0; bit <= EDGE_C_CF_BAD_BOUNDARY - EDGE_C_CF_MIME_BROKEN;
+	     bit++)
+		if (flags & (1u << bit))
+			edge_metrics_inc(
+			    (enum edge_ctr)(EDGE_C_CF_MIME_BROKEN + bit));
+}
+
 /* edge_content_eod - fingerprint and body hash onto the channel */
 static void
 edge_content_eod(struct edge_fctx *f)
@@ -120,6 +142,7 @@ edge_content_eod(struct edge_fctx *f)
 	}
 	res = proto_content_result(f->content);
 	f->content_flags = res->flags;
+	edge_content_count_flags(res->flags);
 	if (res->has_body_hash) {
 		proto_content_hash_key(PROTO_HASH_BODY, res->body_sha256, key);
 		edge_filter_publish(f, EDGE_FEV_HASH, key, sizeof(key));

@@ -452,6 +452,7 @@ enum edge_ctr {
 	EDGE_C_REJ_PROXY,
 	EDGE_C_REJ_TLS,
 	EDGE_C_REJ_NO_TLS_NEEDED,
+	EDGE_C_REJ_STARTTLS_PIPE, /* bytes sent in the clear after STARTTLS */
 	EDGE_C_TLS_INBOUND,
 	EDGE_C_TLS_OUTBOUND,
 	EDGE_C_RCACHE_WRITE_DROPPED,
@@ -477,8 +478,25 @@ enum edge_ctr {
 	EDGE_C_REJ_POLICY_CONNECT,  /* connections refused by the filters */
 	EDGE_C_REJ_POLICY_ENVELOPE, /* HELO/MAIL/RCPT refused by the filters */
 	EDGE_C_TXN_TAGGED,          /* messages passed with a tag header */
-	EDGE_C_UPD_APPLIED,         /* mxedge_updates_total: one counter per */
-	EDGE_C_UPD_STALE,           /* enum edge_upd_result, in its order */
+	EDGE_C_CF_MIME_BROKEN,      /* messages the content analyser flagged: */
+	EDGE_C_CF_UNCLOSED,         /* one per PROTO_CF_* bit, in bit order */
+	EDGE_C_CF_BOUNDARY_UNSEEN,
+	EDGE_C_CF_HDR_BROKEN,
+	EDGE_C_CF_TOO_MANY_PARTS,
+	EDGE_C_CF_TOO_DEEP,
+	EDGE_C_CF_HDR_TRUNCATED,
+	EDGE_C_CF_BAD_B64,
+	EDGE_C_CF_HTML_ONLY,
+	EDGE_C_CF_HAS_EXEC,
+	EDGE_C_CF_HAS_SCRIPT,
+	EDGE_C_CF_HAS_MACRO,
+	EDGE_C_CF_HAS_ARCHIVE,
+	EDGE_C_CF_NAME_MISMATCH,
+	EDGE_C_CF_URLS_TRUNCATED,
+	EDGE_C_CF_ATTACH_TRUNCATED,
+	EDGE_C_CF_BAD_BOUNDARY,
+	EDGE_C_UPD_APPLIED, /* mxedge_updates_total: one counter per */
+	EDGE_C_UPD_STALE,   /* enum edge_upd_result, in its order */
 	EDGE_C_UPD_GAP,
 	EDGE_C_UPD_DEFERRED,
 	EDGE_C_UPD_FORGED,

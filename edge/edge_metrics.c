@@ -118,6 +118,42 @@ static const struct mx_metric_def edge_metrics_names[EDGE_C__COUNT] = {
         "counter"},
     [EDGE_C_REJ_PROXY] = {"mxedge_rejects_total{reason=\"proxy\"}", "counter"},
     [EDGE_C_REJ_TLS] = {"mxedge_rejects_total{reason=\"tls\"}", "counter"},
+    [EDGE_C_CF_MIME_BROKEN] =
+        {"mxedge_content_flags_total{flag=\"mime_broken\"}", "counter"},
+    [EDGE_C_CF_UNCLOSED] = {"mxedge_content_flags_total{flag=\"unclosed\"}",
+        "counter"},
+    [EDGE_C_CF_BOUNDARY_UNSEEN] =
+        {"mxedge_content_flags_total{flag=\"boundary_unseen\"}", "counter"},
+    [EDGE_C_CF_HDR_BROKEN] = {"mxedge_content_flags_total{flag=\"hdr_broken\"}",
+        "counter"},
+    [EDGE_C_CF_TOO_MANY_PARTS] =
+        {"mxedge_content_flags_total{flag=\"too_many_parts\"}", "counter"},
+    [EDGE_C_CF_TOO_DEEP] = {"mxedge_content_flags_total{flag=\"too_deep\"}",
+        "counter"},
+    [EDGE_C_CF_HDR_TRUNCATED] =
+        {"mxedge_content_flags_total{flag=\"hdr_truncated\"}", "counter"},
+    [EDGE_C_CF_BAD_B64] = {"mxedge_content_flags_total{flag=\"bad_b64\"}",
+        "counter"},
+    [EDGE_C_CF_HTML_ONLY] = {"mxedge_content_flags_total{flag=\"html_only\"}",
+        "counter"},
+    [EDGE_C_CF_HAS_EXEC] = {"mxedge_content_flags_total{flag=\"has_exec\"}",
+        "counter"},
+    [EDGE_C_CF_HAS_SCRIPT] = {"mxedge_content_flags_total{flag=\"has_script\"}",
+        "counter"},
+    [EDGE_C_CF_HAS_MACRO] = {"mxedge_content_flags_total{flag=\"has_macro\"}",
+        "counter"},
+    [EDGE_C_CF_HAS_ARCHIVE] =
+        {"mxedge_content_flags_total{flag=\"has_archive\"}", "counter"},
+    [EDGE_C_CF_NAME_MISMATCH] =
+        {"mxedge_content_flags_total{flag=\"name_mismatch\"}", "counter"},
+    [EDGE_C_CF_URLS_TRUNCATED] =
+        {"mxedge_content_flags_total{flag=\"urls_truncated\"}", "counter"},
+    [EDGE_C_CF_ATTACH_TRUNCATED] =
+        {"mxedge_content_flags_total{flag=\"attach_truncated\"}", "counter"},
+    [EDGE_C_CF_BAD_BOUNDARY] =
+        {"mxedge_content_flags_total{flag=\"bad_boundary\"}", "counter"},
+    [EDGE_C_REJ_STARTTLS_PIPE] =
+        {"mxedge_rejects_total{reason=\"starttls_pipelining\"}", "counter"},
     [EDGE_C_REJ_NO_TLS_NEEDED] =
         {"mxedge_rejects_total{reason=\"tls_required\"}", "counter"},
     [EDGE_C_TLS_INBOUND] = {"mxedge_tls_sessions_total{dir=\"inbound\"}",

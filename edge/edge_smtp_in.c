@@ -1108,8 +1108,15 @@ edge_in_starttls(struct edge_session *s)
 		return;
 	}
 	/* anything pipelined after STARTTLS was sent in the clear and must
-	 * not be read as if it came over TLS (CVE-2011-0411 class) */
-	evbuffer_drain(in, evbuffer_get_length(in));
+	 * not be read as if it came over TLS (CVE-2011-0411 class): an
+	 * injection attempt, or a broken client; dropped and counted */
+	if (evbuffer_get_length(in) > 0) {
+		edge_metrics_inc(EDGE_C_REJ_STARTTLS_PIPE);
+		mx_info("s=%s REJECT client=%s reason=starttls_pipelining "
+		        "dropped=%zu",
+		    s->id, s->peer_text, evbuffer_get_length(in));
+		evbuffer_drain(in, evbuffer_get_length(in));
+	}
 	ssl = SSL_new(s->conf->tls_server);
 	if (ssl == NULL) {
 		edge_in_reply(s, "454 4.7.0 TLS not available due to "
