@@ -452,7 +452,10 @@ enum edge_ctr {
 	EDGE_C_REJ_PROXY,
 	EDGE_C_REJ_TLS,
 	EDGE_C_REJ_NO_TLS_NEEDED,
-	EDGE_C_REJ_STARTTLS_PIPE, /* bytes sent in the clear after STARTTLS */
+	EDGE_C_REJ_STARTTLS_PIPE,  /* bytes sent in the clear after STARTTLS */
+	EDGE_C_BARE_NL_NORMALIZED, /* messages re-framed (bare_newline =
+	                              normalize): a smuggling try, or a
+	                              broken client */
 	EDGE_C_TLS_INBOUND,
 	EDGE_C_TLS_OUTBOUND,
 	EDGE_C_RCACHE_WRITE_DROPPED,

@@ -1367,6 +1367,12 @@ edge_in_eod(struct edge_session *s)
 		    edge_data_reply(s->data.err));
 		return;
 	}
+	if (s->data.bare_newlines > 0) {
+		/* normalize mode: the body was re-framed as CRLF lines */
+		edge_metrics_inc(EDGE_C_BARE_NL_NORMALIZED);
+		mx_info("s=%s NORMALIZED client=%s bare_newlines=%llu", s->id,
+		    s->peer_text, (unsigned long long)s->data.bare_newlines);
+	}
 	if (s->ds_lost_in_data || s->ds == NULL) {
 		/* the destination went away mid-message: it never said 250 */
 		if (s->ds_reply.code >= 400 && !s->ds_reply.is_local &&
