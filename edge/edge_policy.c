@@ -25,7 +25,8 @@ static const struct {
 	const char *name;
 	uint16_t flag; /* PROTO_AF_* */
 } edge_policy_classes[] = {
-    {"exec", PROTO_AF_EXEC},
+    /* an executable, or an archive that holds one by its entry's name */
+    {"exec", PROTO_AF_EXEC | PROTO_AF_ARCH_EXEC},
     {"script", PROTO_AF_SCRIPT},
     {"macro", PROTO_AF_MACRO},
     {"archive", PROTO_AF_ARCHIVE},

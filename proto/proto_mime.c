@@ -55,6 +55,7 @@ enum {
 
 #define PROTO_2231_SEGS 32  /* RFC 2231 continuation segments read */
 #define PROTO_NAME_RAW 1024 /* raw bytes of a file name assembled */
+#define PROTO_NAME_TAIL 64  /* a cut name keeps its last bytes */
 
 struct proto_param {
 	const uint8_t *name; /* attribute */
@@ -196,16 +197,28 @@ proto_mime_param_next(
 	}
 }
 
-/* proto_mime_unquote - a parameter value without its escapes */
+/*
+ * proto_mime_unquote - a parameter value without its escapes, at most cap
+ * bytes; with keep_tail, a longer value keeps its head and its last
+ * PROTO_NAME_TAIL bytes (a file name's extension is at its end: cutting
+ * it off would hide what the file claims to be)
+ */
 static size_t
-proto_mime_unquote(const struct proto_param *pp, uint8_t *out, size_t cap)
+proto_mime_unquote(
+    const struct proto_param *pp, uint8_t *out, size_t cap, int keep_tail)
 {
-	size_t i, o = 0;
+	size_t i, o = 0, len = 0, k = 0, head = cap;
 
-	for (i = 0; i < pp->vlen && o < cap; i++) {
+	for (i = 0; i < pp->vlen; i++, len++)
 		if (pp->is_quoted && pp->val[i] == '\\' && i + 1 < pp->vlen)
 			i++;
-		out[o++] = pp->val[i];
+	if (keep_tail && len > cap && cap > 2 * PROTO_NAME_TAIL)
+		head = cap - PROTO_NAME_TAIL;
+	for (i = 0; i < pp->vlen && o < cap; i++, k++) {
+		if (pp->is_quoted && pp->val[i] == '\\' && i + 1 < pp->vlen)
+			i++;
+		if (k < head || k >= len - (cap - head))
+			out[o++] = pp->val[i];
 	}
 	return o;
 }
@@ -213,14 +226,14 @@ proto_mime_unquote(const struct proto_param *pp, uint8_t *out, size_t cap)
 /* proto_mime_param - the first value of attr, unquoted; -1 if absent */
 static int
 proto_mime_param(const uint8_t *v, size_t n, const char *attr, uint8_t *out,
-    size_t cap, size_t *len)
+    size_t cap, size_t *len, int keep_tail)
 {
 	struct proto_param pp;
 	size_t pos = 0;
 
 	while (proto_mime_param_next(v, n, &pos, &pp) == 0) {
 		if (proto_ieq(pp.name, pp.nlen, attr)) {
-			*len = proto_mime_unquote(&pp, out, cap);
+			*len = proto_mime_unquote(&pp, out, cap, keep_tail);
 			return 0;
 		}
 	}
@@ -233,22 +246,35 @@ proto_mime_set_name(
     struct proto_content *c, const char *u, size_t n, int is_cut, int rank)
 {
 	struct proto_part_info *pi = &c->pi;
-	size_t i;
+	size_t i, o, head, tail;
 
 	proto_trim((const uint8_t **)&u, &n);
 	if (rank <= pi->name_rank || n == 0)
 		return;
+	/* too long: the head and the tail, cut on characters, so the
+	 * extensions (what the name claims) stay */
+	head = n;
+	tail = 0;
 	if (n > PROTO_ATTACH_NAME_MAX) {
-		n = PROTO_ATTACH_NAME_MAX;
-		while (n > 0 && ((uint8_t)u[n] & 0xc0) == 0x80)
-			n--;
+		tail = PROTO_NAME_TAIL;
+		while (tail > 0 && ((uint8_t)u[n - tail] & 0xc0) == 0x80)
+			tail--;
+		head = PROTO_ATTACH_NAME_MAX - tail;
+		while (head > 0 && ((uint8_t)u[head] & 0xc0) == 0x80)
+			head--;
 		is_cut = 1;
 	}
-	for (i = 0; i < n; i++) {
-		uint8_t b = (uint8_t)u[i];
+	for (i = 0, o = 0; i < n; i++) {
+		uint8_t b;
 
-		pi->name[i] = (char)((b < 0x20 || b == 0x7f) ? '_' : b);
+		if (i == head)
+			i = n - tail; /* skip the middle */
+		if (i >= n)
+			break;
+		b = (uint8_t)u[i];
+		pi->name[o++] = (char)((b < 0x20 || b == 0x7f) ? '_' : b);
 	}
+	n = o;
 	pi->name[n] = '\0';
 	pi->name_len = (uint16_t)n;
 	pi->name_rank = (uint8_t)rank;
@@ -355,7 +381,7 @@ proto_mime_2231(const uint8_t *v, size_t n, const char *attr, uint8_t *raw,
 			} else {
 				uint8_t tmp[PROTO_NAME_RAW];
 				size_t k = proto_mime_unquote(
-				    &pp, tmp, PROTO_NAME_RAW - *r);
+				    &pp, tmp, PROTO_NAME_RAW - *r, 0);
 
 				memcpy(raw + *r, tmp, k);
 				*r += k;
@@ -376,7 +402,7 @@ proto_mime_name(struct proto_content *c, const uint8_t *v, size_t n,
 {
 	uint8_t raw[PROTO_NAME_RAW], cs[40];
 	uint8_t u[3 * PROTO_NAME_RAW + PROTO_CS_SLACK];
-	char w[PROTO_ATTACH_NAME_MAX + 1];
+	char w[3 * PROTO_NAME_RAW + 1]; /* set_name cuts it to the cap */
 	struct proto_cs st;
 	size_t r = 0, cl, k;
 	int is_cut = 0;
@@ -388,10 +414,10 @@ proto_mime_name(struct proto_content *c, const uint8_t *v, size_t n,
 		proto_mime_set_name(c, (const char *)u, k, 0, rank + 1);
 		return;
 	}
-	if (proto_mime_param(v, n, attr, raw, sizeof(raw), &r) != 0)
+	if (proto_mime_param(v, n, attr, raw, sizeof(raw), &r, 1) != 0)
 		return;
 	/* RFC 2047 words inside a quoted name: not standard, but common */
-	k = proto_decode_words(raw, r, w, PROTO_ATTACH_NAME_MAX, &is_cut);
+	k = proto_decode_words(raw, r, w, sizeof(w) - 1, &is_cut);
 	proto_mime_set_name(c, w, k, is_cut, rank);
 }
 
@@ -430,7 +456,7 @@ proto_mime_ct(struct proto_content *c, const uint8_t *v, size_t n)
 			pi->ct = PROTO_CT_OTHER;
 		}
 	}
-	if (proto_mime_param(v, n, "boundary", b, sizeof(b), &bl) == 0) {
+	if (proto_mime_param(v, n, "boundary", b, sizeof(b), &bl, 0) == 0) {
 		if (bl == 0 || bl > PROTO_MIME_BOUNDARY_MAX) {
 			pi->is_bad_b = 1;
 		} else {
@@ -438,7 +464,7 @@ proto_mime_ct(struct proto_content *c, const uint8_t *v, size_t n)
 			pi->blen = (uint8_t)bl;
 		}
 	}
-	if (proto_mime_param(v, n, "charset", cs, sizeof(cs), &cl) == 0)
+	if (proto_mime_param(v, n, "charset", cs, sizeof(cs), &cl, 0) == 0)
 		pi->cs = (uint8_t)proto_decode_cs_lookup(cs, cl);
 	proto_mime_name(c, v, n, "name", 1);
 }

@@ -65,16 +65,20 @@ def att(name):
     return 'Content-Disposition: attachment; filename="%s"' % name
 
 
-# (id, Content-Disposition, Content-Type, content, expected reason)
+# (id, Content-Disposition, Content-Type, content, expected reason): the
+# reason is the first rule of POLICY that hits, so a zip holding an
+# executable entry says exec before mismatch
 CASES = [
     ("zip-named-pdf", att("invoice.pdf"), "application/pdf",
-     zip_bytes(b"invoice.pdf.exe"), "attach:mismatch:zip"),
+     zip_bytes(b"invoice.pdf.exe"), "attach:exec:zip"),
     ("zip-named-PDF-upper", att("INVOICE.PDF"), "application/pdf",
-     zip_bytes(b"a.exe"), "attach:mismatch:zip"),
+     zip_bytes(b"a.exe"), "attach:exec:zip"),
     ("zip-name-in-content-type", "", 'application/pdf; name="invoice.pdf"',
-     zip_bytes(b"a.exe"), "attach:mismatch:zip"),
+     zip_bytes(b"a.exe"), "attach:exec:zip"),
+    ("zip-holding-text-named-pdf", att("invoice.pdf"), "application/pdf",
+     zip_bytes(b"invoice.txt"), "attach:mismatch:zip"),
     ("zip-lying-sizes-named-pdf", att("scan.pdf"), "application/pdf",
-     zip_lies(), "attach:mismatch:zip"),
+     zip_lies(), "attach:exec:zip"),
     ("encrypted-zip-named-pdf", att("invoice.pdf"), "application/pdf",
      zip_bytes(b"invoice.pdf", flags=1), "attach:mismatch:zip"),
     ("pe-named-pdf", att("invoice.pdf"), "application/pdf", PE,
@@ -147,12 +151,6 @@ ZIP_EXE = ("zip-holding-double-ext-exe", att("invoice.zip"),
            "attach:exec:zip")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an archive whose entry is "
-                   "named as an executable (PROTO_AF_ARCH_EXEC, computed by "
-                   "proto_attach.c) is judged by no attach_policy class: a "
-                   "plain zip named report.docx (office names on zip content "
-                   "are no mismatch) holding report.exe passes every rule "
-                   "but archive=")
 @pytest.mark.parametrize("case", [ZIP_DOCX, ZIP_EXE],
                          ids=[ZIP_DOCX[0], ZIP_EXE[0]])
 def test_archive_holding_an_executable_is_refused(edge_factory, sink,
@@ -169,11 +167,6 @@ LONG_JS = ("script-name-over-255-bytes", "Content-Disposition: attachment; "
            "application/octet-stream", JS, "attach:script:none")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a file name longer than "
-                   "PROTO_ATTACH_NAME_MAX (255 bytes) is cut before its "
-                   "extension is read, so the name type is lost: 90 CJK "
-                   "characters + '.js' (273 bytes, a valid 93-character "
-                   "Windows name) pass script=reject")
 def test_long_file_name_keeps_its_extension(edge_factory, sink, legit_sink):
     e = hostile_edge(edge_factory, sink, legit_sink, args=ARGS)
     with Hostile(e, legit_sink, "long script name") as h:

@@ -527,6 +527,72 @@ ct_find_attach(const struct proto_content_result *r, const char *name)
 	return NULL;
 }
 
+/* a name past PROTO_ATTACH_NAME_MAX keeps its head and its extension */
+static void
+test_long_attachment_names_keep_their_extension(void **state)
+{
+	struct ct_buf m = {NULL, 0, 0}, hdr = {NULL, 0, 0};
+	const struct proto_content_result *r;
+	const struct proto_attach *a;
+	size_t i, k;
+
+	(void)state;
+	ct_adds(&m, "From: a@b.example\r\nSubject: long names\r\n"
+	            "MIME-Version: 1.0\r\n"
+	            "Content-Type: multipart/mixed; boundary=mix\r\n\r\n"
+	            "--mix\r\nContent-Type: text/plain\r\n\r\nhi\r\n");
+	/* RFC 2231: 90 CJK characters (270 bytes) and ".js" */
+	ct_adds(&hdr, "Content-Disposition: attachment; filename*=utf-8''");
+	for (i = 0; i < 90; i++)
+		ct_adds(&hdr, "%E8%AB%8B");
+	ct_adds(&hdr, ".js");
+	ct_add(&hdr, "", 1);
+	ct_attach_part(&m, "application/octet-stream", hdr.p, "var x=1;", 8);
+	/* quoted: 400 'a' and ".exe" */
+	hdr.n = 0;
+	ct_adds(&hdr, "Content-Disposition: attachment; filename=\"");
+	for (i = 0; i < 400; i++)
+		ct_adds(&hdr, "a");
+	ct_adds(&hdr, ".exe\"");
+	ct_add(&hdr, "", 1);
+	ct_attach_part(&m, "application/pdf", hdr.p, "%PDF-1.4", 8);
+	/* 3000 bytes: longer than the raw assembly buffer too, then ".scr" */
+	hdr.n = 0;
+	ct_adds(&hdr, "Content-Disposition: attachment; filename=\"report");
+	for (i = 0; i < 3000; i++)
+		ct_adds(&hdr, "b");
+	ct_adds(&hdr, ".scr\"");
+	ct_add(&hdr, "", 1);
+	ct_attach_part(&m, "application/pdf", hdr.p, "%PDF-1.4", 8);
+	ct_adds(&m, "--mix--\r\n");
+
+	r = ct_run(m.p, m.n);
+	assert_int_equal(r->n_attach, 3);
+	for (i = 0; i < 3; i++) {
+		a = &r->attach[i];
+		k = strlen(a->name);
+		assert_true(k <= PROTO_ATTACH_NAME_MAX);
+		assert_true(a->flags & PROTO_AF_NAME_CUT);
+		/* never a broken UTF-8 sequence at the seam or the end */
+		assert_false(((uint8_t)a->name[k - 1] & 0xc0) == 0xc0);
+	}
+	assert_string_equal(r->attach[0].name + strlen(r->attach[0].name) - 6,
+	    "\xe8\xab\x8b.js");
+	assert_int_equal(r->attach[0].name_type, PROTO_AT_SCRIPT);
+	assert_true(r->attach[0].flags & PROTO_AF_SCRIPT);
+	assert_memory_equal(r->attach[1].name, "aaaa", 4);
+	assert_string_equal(
+	    r->attach[1].name + strlen(r->attach[1].name) - 4, ".exe");
+	assert_int_equal(r->attach[1].name_type, PROTO_AT_EXE);
+	assert_true(r->attach[1].flags & PROTO_AF_MISMATCH);
+	assert_memory_equal(r->attach[2].name, "report", 6);
+	assert_string_equal(
+	    r->attach[2].name + strlen(r->attach[2].name) - 4, ".scr");
+	assert_int_equal(r->attach[2].name_type, PROTO_AT_EXE);
+	free(m.p);
+	free(hdr.p);
+}
+
 static void
 test_attachments_types_and_hashes(void **state)
 {
@@ -1124,6 +1190,7 @@ main(void)
 	    cmocka_unit_test(test_from_forms),
 	    cmocka_unit_test(test_same_text_any_encoding),
 	    cmocka_unit_test(test_attachments_types_and_hashes),
+	    cmocka_unit_test(test_long_attachment_names_keep_their_extension),
 	    cmocka_unit_test(test_nested_forwarded_message),
 	    cmocka_unit_test(test_missing_final_boundary),
 	    cmocka_unit_test(test_boundary_never_seen),
