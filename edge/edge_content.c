@@ -77,6 +77,7 @@ edge_content_data(struct edge_fctx *f)
 	int rc;
 
 	f->content_ok = 0;
+	f->content_lite = 0;
 	if (f->content == NULL && edge_content_pool.n > 0)
 		f->content = edge_content_pool.idle[--edge_content_pool.n];
 	if (f->content == NULL) {
@@ -92,6 +93,24 @@ edge_content_data(struct edge_fctx *f)
 	f->content_ok = 1;
 }
 
+/*
+ * edge_content_overrun - past the budget, the first time in a message:
+ * read on for structure only (proto_content_lite), so an attachment
+ * behind padding made to exhaust the budget is still typed and judged;
+ * the fingerprint and body hash of this message are lost. A second
+ * overrun fails the layer (its fail rule).
+ */
+static int
+edge_content_overrun(struct edge_fctx *f)
+{
+	if (!f->content_ok || f->content_lite)
+		return 0;
+	proto_content_lite(f->content);
+	f->content_lite = 1;
+	edge_metrics_inc(EDGE_C_CONTENT_LITE);
+	return 1;
+}
+
 /* edge_content_body - stream the message through the analyser */
 static void
 edge_content_body(struct edge_fctx *f, const char *p, size_t len)
@@ -105,8 +124,7 @@ edge_content_body(struct edge_fctx *f, const char *p, size_t len)
 }
 
 /* the counters follow the PROTO_CF_* bits one for one */
-_Static_assert(PROTO_CF_BAD_BOUNDARY ==
-                   1u << (EDGE_C_CF_BAD_BOUNDARY - EDGE_C_CF_MIME_BROKEN),
+_Static_assert(PROTO_CF_LITE == 1u << (EDGE_C_CF_LITE - EDGE_C_CF_MIME_BROKEN),
     "EDGE_C_CF_* must follow the PROTO_CF_* bits");
 
 /*
@@ -119,8 +137,7 @@ edge_content_count_flags(uint32_t flags)
 {
 	unsigned bit;
 
-	for (bit = 0; bit <= EDGE_C_CF_BAD_BOUNDARY - EDGE_C_CF_MIME_BROKEN;
-	     bit++)
+	for (bit = 0; bit <= EDGE_C_CF_LITE - EDGE_C_CF_MIME_BROKEN; bit++)
 		if (flags & (1u << bit))
 			edge_metrics_inc(
 			    (enum edge_ctr)(EDGE_C_CF_MIME_BROKEN + bit));
@@ -234,6 +251,7 @@ const struct edge_layer edge_layer_content = {
     .body = edge_content_body,
     .eod = edge_content_eod,
     .txn_end = edge_content_txn_end,
+    .overrun = edge_content_overrun,
     .subscribes = (1u << EDGE_FEV_FP_BAND) | (1u << EDGE_FEV_HASH),
     .on_event = edge_content_event,
 };

@@ -78,9 +78,18 @@ edge_filter_layer_failed(struct edge_fctx *f, enum edge_layer_id layer)
 static void
 edge_filter_timed(struct edge_fctx *f, int layer, uint64_t t0)
 {
+	const struct edge_layer *l = edge_filter_table[layer];
+
 	f->layer_ns[layer] += edge_filter_now_ns() - t0;
-	if (f->layer_ns[layer] > f->conf->filter_budget_time * 1000000u)
-		edge_filter_layer_failed(f, (enum edge_layer_id)layer);
+	if (f->layer_ns[layer] <= f->conf->filter_budget_time * 1000000u)
+		return;
+	/* a layer that fails open may carry on degraded, once */
+	if (l->overrun != NULL &&
+	    !(f->conf->filter_fail_closed & (1u << layer)) && l->overrun(f)) {
+		f->layer_ns[layer] = 0;
+		return;
+	}
+	edge_filter_layer_failed(f, (enum edge_layer_id)layer);
 }
 
 /*

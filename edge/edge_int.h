@@ -139,6 +139,7 @@ struct edge_fctx {
 	uint8_t rcpt_action;  /* ... with this action */
 	char rcpt_reason[EDGE_FILTER_HIT_ID_MAX]; /* ... for this reason */
 	int content_ok;         /* the analyser runs for this message */
+	int content_lite;       /* ... structure only, past its budget */
 	int fp_matched;         /* a fingerprint record matched */
 	uint32_t content_flags; /* PROTO_CF_* of the message */
 	int32_t score;          /* transaction hits */
@@ -172,6 +173,13 @@ struct edge_layer {
 	/* the transaction is over (any outcome, even after the layer
 	 * failed): release what it holds for one message */
 	void (*txn_end)(struct edge_fctx *f);
+	/*
+	 * the layer went over its time budget (may be NULL): return 1 when it
+	 * carries on degraded, cheaper, with a fresh budget (at most once a
+	 * message: a second overrun fails it), 0 to fail now. Not asked when
+	 * the layer fails closed.
+	 */
+	int (*overrun)(struct edge_fctx *f);
 	/* event channel: called for each event this layer subscribes to */
 	uint32_t subscribes; /* bit per enum edge_fev */
 	void (*on_event)(struct edge_fctx *f, enum edge_fev ev,
@@ -453,6 +461,8 @@ enum edge_ctr {
 	EDGE_C_REJ_TLS,
 	EDGE_C_REJ_NO_TLS_NEEDED,
 	EDGE_C_REJ_STARTTLS_PIPE,  /* bytes sent in the clear after STARTTLS */
+	EDGE_C_CONTENT_LITE,       /* messages the content layer read for
+	                              structure only, past its budget */
 	EDGE_C_BARE_NL_NORMALIZED, /* messages re-framed (bare_newline =
 	                              normalize): a smuggling try, or a
 	                              broken client */
@@ -498,6 +508,7 @@ enum edge_ctr {
 	EDGE_C_CF_URLS_TRUNCATED,
 	EDGE_C_CF_ATTACH_TRUNCATED,
 	EDGE_C_CF_BAD_BOUNDARY,
+	EDGE_C_CF_LITE,
 	EDGE_C_UPD_APPLIED, /* mxedge_updates_total: one counter per */
 	EDGE_C_UPD_STALE,   /* enum edge_upd_result, in its order */
 	EDGE_C_UPD_GAP,

@@ -152,6 +152,9 @@ static const struct mx_metric_def edge_metrics_names[EDGE_C__COUNT] = {
         {"mxedge_content_flags_total{flag=\"attach_truncated\"}", "counter"},
     [EDGE_C_CF_BAD_BOUNDARY] =
         {"mxedge_content_flags_total{flag=\"bad_boundary\"}", "counter"},
+    [EDGE_C_CONTENT_LITE] = {"mxedge_filter_degraded_total{layer=\"content\"}",
+        "counter"},
+    [EDGE_C_CF_LITE] = {"mxedge_content_flags_total{flag=\"lite\"}", "counter"},
     [EDGE_C_BARE_NL_NORMALIZED] = {"mxedge_bare_newline_normalized_total",
         "counter"},
     [EDGE_C_REJ_STARTTLS_PIPE] =

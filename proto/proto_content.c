@@ -112,6 +112,7 @@ proto_content_reset(struct proto_content *c)
 	c->has_ckpt = 0;
 	c->is_plain = 0;
 	c->is_htmlpart = 0;
+	c->is_lite = 0;
 	if (!EVP_DigestInit_ex(c->sha_body, c->md, NULL))
 		return MX_EIO;
 	proto_fp_acc_init(&c->acc);
@@ -221,7 +222,7 @@ proto_content_decoded(struct proto_content *c, const uint8_t *p, size_t n)
 		return;
 	if (c->leaf == PROTO_LEAF_ATTACH) {
 		proto_content_fail(c, proto_attach_feed(&c->att, p, n));
-		if (!c->is_urls)
+		if (!c->is_urls || c->is_lite)
 			return;
 	}
 	while (n > 0) {
@@ -241,6 +242,9 @@ proto_content_leaf(struct proto_content *c, const uint8_t *p, size_t n)
 	size_t k;
 
 	if (c->leaf == PROTO_LEAF_NONE || c->err != 0)
+		return;
+	/* lite: only attachments are decoded */
+	if (c->is_lite && c->leaf != PROTO_LEAF_ATTACH)
 		return;
 	switch (c->cte) {
 	case PROTO_CTE_B64:
@@ -489,7 +493,7 @@ proto_content_finish(struct proto_content *c)
 	if (c->err == 0)
 		proto_content_fail(c, proto_text_flush(&c->text));
 	res->text_bytes = c->text.bytes;
-	if (c->err == 0 && res->text_bytes > 0) {
+	if (c->err == 0 && res->text_bytes > 0 && !c->is_lite) {
 		if (!EVP_DigestFinal_ex(c->sha_body, res->body_sha256, &dl) ||
 		    dl != 32)
 			proto_content_fail(c, MX_EIO);
@@ -497,6 +501,12 @@ proto_content_finish(struct proto_content *c)
 			res->has_body_hash = 1;
 	}
 	proto_fp_final(&c->acc, &res->fp);
+	if (c->is_lite) {
+		/* the text is partial: a fingerprint or hash of it would
+		 * match nothing, or the wrong thing */
+		res->fp.is_valid = 0;
+		res->flags |= PROTO_CF_LITE;
+	}
 	if (c->is_htmlpart && !c->is_plain)
 		res->flags |= PROTO_CF_HTML_ONLY;
 	if (res->flags & (PROTO_CF_UNCLOSED | PROTO_CF_BOUNDARY_UNSEEN |
@@ -505,6 +515,13 @@ proto_content_finish(struct proto_content *c)
 	if (c->err == 0)
 		proto_content_event(c, PROTO_CEV_END, NULL, NULL);
 	return c->err;
+}
+
+/* proto_content_lite - structure only from now on */
+void
+proto_content_lite(struct proto_content *c)
+{
+	c->is_lite = 1;
 }
 
 /* proto_content_result - the result, borrowed */

@@ -150,6 +150,7 @@ struct proto_url {
 #define PROTO_CF_URLS_TRUNCATED 0x04000u   /* more hosts than the cap */
 #define PROTO_CF_ATTACH_TRUNCATED 0x08000u /* more attachments than kept */
 #define PROTO_CF_BAD_BOUNDARY 0x10000u     /* multipart boundary unusable */
+#define PROTO_CF_LITE 0x20000u /* text skipped from some point on (lite) */
 
 struct proto_content_result {
 	char subject[PROTO_EV_SUBJECT_MAX + 1];  /* decoded, UTF-8, NUL-ended */
@@ -232,6 +233,17 @@ int proto_content_feed(struct proto_content *c, const void *p, size_t len);
  * when called twice, MX_EIO on a digest failure.
  */
 int proto_content_finish(struct proto_content *c);
+
+/*
+ * proto_content_lite - from now on read the message's structure only:
+ * the MIME tree, every attachment (type, names, archive entries, hash)
+ * as before, but no text part is decoded, folded, fingerprinted or
+ * scanned for URLs. For a caller whose time budget ran out: what an
+ * attachment is can still be judged at a fraction of the cost. The
+ * result then has no fingerprint and no body hash (the text is partial)
+ * and carries PROTO_CF_LITE. Idempotent; proto_content_reset ends it.
+ */
+void proto_content_lite(struct proto_content *c);
 /* proto_content_result - the result; borrowed, valid until reset/free */
 const struct proto_content_result *proto_content_result(
     const struct proto_content *c);

@@ -363,6 +363,7 @@ struct proto_content {
 	EVP_MD_CTX *sha_att;  /* current attachment */
 	int err;              /* sticky internal fault (MX_EIO) */
 	uint8_t is_done;      /* finish was called */
+	uint8_t is_lite;      /* structure only: text is no longer read */
 	uint8_t in_body;      /* 0: in a header block, 1: in a body */
 	uint8_t is_cr;        /* a CR ended the last chunk */
 	/* header block */

@@ -985,6 +985,41 @@ proto_mime_eol(struct proto_content *c)
 		proto_mime_heol(c);
 }
 
+/*
+ * proto_mime_lite_skip - lite mode inside a part that is not an
+ * attachment: nothing in it is read but the lines that may be delimiters,
+ * which start with '-'. Returns where normal line handling resumes (the
+ * start of such a line), or n when the rest of the input is skipped; the
+ * state is left as if every skipped line had been read.
+ */
+static size_t
+proto_mime_lite_skip(
+    struct proto_content *c, const uint8_t *p, size_t n, size_t i)
+{
+	const uint8_t *q;
+
+	c->is_cr = 0;
+	if (c->nframes == 0) {
+		c->bst = PROTO_B_MID;
+		return n; /* no open multipart: no delimiter can come */
+	}
+	if (c->bst == PROTO_B_BOL && p[i] == '-')
+		return i;
+	q = memmem(p + i, n - i, "\n-", 2);
+	if (q != NULL) {
+		c->bst = PROTO_B_BOL;
+		c->is_eol = 1;
+		return (size_t)(q - p) + 1;
+	}
+	if (p[n - 1] == '\n') {
+		c->bst = PROTO_B_BOL;
+		c->is_eol = 1;
+	} else {
+		c->bst = PROTO_B_MID;
+	}
+	return n;
+}
+
 /* proto_mime_feed - split into line spans and line ends */
 void
 proto_mime_feed(struct proto_content *c, const uint8_t *p, size_t n)
@@ -1001,8 +1036,16 @@ proto_mime_feed(struct proto_content *c, const uint8_t *p, size_t n)
 		}
 	}
 	while (i < n && c->err == 0) {
-		const uint8_t *nl = memchr(p + i, '\n', n - i);
-		size_t e = nl != NULL ? (size_t)(nl - p) : n, ce = e;
+		const uint8_t *nl;
+		size_t e, ce;
+
+		if (c->is_lite && c->in_body && c->leaf != PROTO_LEAF_ATTACH &&
+		    c->bst != PROTO_B_LOOK &&
+		    (i = proto_mime_lite_skip(c, p, n, i)) == n)
+			return;
+		nl = memchr(p + i, '\n', n - i);
+		e = nl != NULL ? (size_t)(nl - p) : n;
+		ce = e;
 
 		if (ce > i && p[ce - 1] == '\r') {
 			ce--;

@@ -305,9 +305,27 @@ def test_layer_over_its_budget_applies_fail_closed_then_fail_open(
     assert send(e)["final"].code == 250
     assert e.metric(failures) == 1
     assert sink.count == 1
-    # fail open (the default): the same overrun is counted, the mail goes
+    # fail open (the default): past its budget the layer reads on for
+    # structure only (attachments), counted; text costs nothing then, so
+    # it does not fail, and the mail goes
     e2 = edge_factory([ROUTE % sink.port],
                       args=["--filter-budget-time", "1ms"])
+    degraded = 'mxedge_filter_degraded_total{layer="content"}'
     assert send(e2, data=big_message())["final"].code == 250
-    assert e2.metric(failures) == 1
+    assert e2.metric(degraded) == 1 and e2.metric(failures) == 0
     assert sink.count == 2
+    # a big attachment behind the text overruns the second budget too:
+    # the layer fails, counted, and (fail open) the mail still goes
+    big = big_message().replace(
+        b"Subject:", b"Content-Type: multipart/mixed; boundary=b\r\n"
+        b"Subject:", 1)
+    head, body = big.split(b"\r\n\r\n", 1)
+    att = base64.encodebytes(os.urandom(3 << 20)).replace(b"\n", b"\r\n")
+    msg = (head + b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n" +
+           body.rstrip(b"\r\n") + b"\r\n--b\r\n"
+           b"Content-Type: application/octet-stream\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + att +
+           b"--b--\r\n")
+    assert send(e2, data=msg)["final"].code == 250
+    assert e2.metric(degraded) == 2 and e2.metric(failures) == 1
+    assert sink.count == 3

@@ -381,6 +381,65 @@ test_every_message_parses(void **state)
 	    n_html, n_unclosed, n_unseen, n_b64);
 }
 
+/*
+ * test_lite_finds_the_same_structure - lite mode reads structure only: on
+ * every corpus message, lite from the first byte and fed in random
+ * pieces, the parts and every attachment (name, types, flags, size,
+ * digest) are those of the full analysis; no fingerprint, no body hash,
+ * PROTO_CF_LITE set
+ */
+static void
+test_lite_finds_the_same_structure(void **state)
+{
+	struct proto_content *c = NULL;
+	const struct proto_content_result *r;
+	size_t i, k, n_att = 0;
+
+	(void)state;
+	assert_int_equal(proto_content_new(NULL, NULL, &c), 0);
+	for (i = 0; i < cc_n; i++) {
+		const struct cc_msg *m = &cc_msgs[i];
+		size_t at = 0;
+		uint64_t seed = i + 1;
+
+		assert_int_equal(proto_content_reset(c), 0);
+		proto_content_lite(c);
+		while (at < m->len) {
+			seed = seed * 6364136223846793005ULL +
+			       1442695040888963407ULL;
+			k = 1 + (size_t)((seed >> 33) % 4093);
+			if (k > m->len - at)
+				k = m->len - at;
+			assert_int_equal(
+			    proto_content_feed(c, m->data + at, k), 0);
+			at += k;
+		}
+		assert_int_equal(proto_content_finish(c), 0);
+		r = proto_content_result(c);
+		assert_int_equal(r->parts, m->res->parts);
+		assert_int_equal(r->n_attach, m->res->n_attach);
+		assert_int_equal(r->attach_total, m->res->attach_total);
+		for (k = 0; k < r->n_attach; k++)
+			assert_memory_equal(&r->attach[k], &m->res->attach[k],
+			    sizeof(r->attach[k]));
+		assert_false(r->fp.is_valid);
+		assert_false(r->has_body_hash);
+		assert_true(r->flags & PROTO_CF_LITE);
+		/* the structural findings are the same */
+		assert_int_equal(
+		    r->flags & ~(PROTO_CF_LITE | PROTO_CF_HTML_ONLY |
+		                   PROTO_CF_URLS_TRUNCATED | PROTO_CF_BAD_B64),
+		    m->res->flags &
+		        ~(PROTO_CF_HTML_ONLY | PROTO_CF_URLS_TRUNCATED |
+		            PROTO_CF_BAD_B64));
+		n_att += r->n_attach;
+	}
+	proto_content_free(c);
+	assert_true(n_att > 0);
+	printf("lite: %zu messages, %zu attachments: the same as in full\n",
+	    cc_n, n_att);
+}
+
 static void
 test_hand_checked_messages(void **state)
 {
@@ -597,6 +656,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_message_parses),
+	    cmocka_unit_test(test_lite_finds_the_same_structure),
 	    cmocka_unit_test(test_hand_checked_messages),
 	    cmocka_unit_test(test_clusters_and_false_matches),
 	};
