@@ -1358,6 +1358,13 @@ edge_tel_start(const struct edge_tel_conf *c)
 		return MX_EINVAL;
 	}
 	edge_tel.conf = *c;
+	/*
+	 * batch seqs start above any an earlier process of this edge id can
+	 * have used (unix ms x 1000; it would have had to publish 1,000
+	 * batches per ms of its life to reach them), so a hub's duplicate
+	 * check never takes a restarted edge's batches for QoS 1 copies
+	 */
+	edge_tel.seq = edge_tel_now_ms() * 1000u;
 	/* the borrowed strings are copied: a handover needs them again */
 	edge_tel.conf.cafile = edge_tel.conf.certfile = NULL;
 	edge_tel.conf.keyfile = edge_tel.conf.username = NULL;

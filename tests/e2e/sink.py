@@ -37,11 +37,23 @@ a sender whose local part starts with rejectmail- gets MAIL answered
     rcvbuf          SO_RCVBUF of every connection (small: back-pressure)
     esmtp           False: EHLO is answered 502 (an old SMTP-only server)
     reply_delay, stall_seconds, keep_messages
+    faults          a fault schedule (tests/faults): a callable given the
+                    MAIL FROM address of every transaction, returning one
+                    of FAULT_KINDS or None; it overrides the prefixes above
+                    for that transaction. Each fault is logged when it is
+                    applied (fault_log); fault_stall and fault_late are the
+                    seconds a stall lasts and a late acceptance waits
+
+and at run time: down() stops listening (a connection is refused, the port
+stays bound) and cuts every open connection, like a crashed server; up()
+listens again on the same port. Cuts are logged (cuts).
 
 What the tests read: messages (Message objects), count, connections,
 aborted (transactions that ended without a final dot), tls_sessions,
 rcpts_seen (every RCPT address, accepted or not), commands (every command
-line, in order, as (connection number, line)), open_sessions.
+line, in order, as (connection number, line)), open_sessions; with a fault
+schedule also fault_log and cuts (lists of dicts, see _Session.log_fault
+and Sink.down).
 
 Only loopback addresses are used. Run as a program it serves until killed:
     python3 sink.py --port 2525 [--count-only]
@@ -58,16 +70,39 @@ import time
 # any mix of CR, LF and CRLF line ends
 LENIENT_EOD = re.compile(rb"(?:\r\n|\n|\r)\.(?:\r\n|\n|\r)")
 
+# what a fault schedule can ask for, by the stage it hits:
+#   mail4xx     MAIL answered 451 4.3.0
+#   rcpt4xx     RCPT answered 450 4.2.1; rcpt5xx: 550 5.7.1
+#   stallrcpt   RCPT never answered (fault_stall seconds, then close)
+#   nodata4xx   DATA answered 451 4.3.0; nodata5xx: 554 5.5.1
+#   dropdata    connection closed in the middle of DATA (nothing stored)
+#   dropdot     connection closed after the final dot (nothing stored)
+#   acceptdrop  message stored, then the connection closed without a reply
+#               (the destination has it, the sender cannot know)
+#   data4xx     end of data answered 451 4.3.0; data5xx: 554 5.6.0
+#   stall       no answer at end of data (fault_stall seconds, nothing
+#               stored, then close)
+#   stalllate   stored only after fault_late seconds, then answered 250
+#               (to a relay that has long given up)
+FAULT_KINDS = ("mail4xx", "rcpt4xx", "rcpt5xx", "stallrcpt", "nodata4xx",
+               "nodata5xx", "dropdata", "dropdot", "acceptdrop", "data4xx",
+               "data5xx", "stall", "stalllate")
+
 
 class Message:
     """One message as the sink received it."""
 
-    def __init__(self, mail_from, rcpts, raw, conn_no=0, tls=False):
+    def __init__(self, mail_from, rcpts, raw, conn_no=0, tls=False,
+                 helo=None, queue_id=0):
         self.mail_from = mail_from
         self.rcpts = list(rcpts)
         self.raw = raw  # bytes between 354 and the final dot line, stuffed
         self.conn_no = conn_no
         self.tls = tls
+        self.helo = helo          # the client's EHLO/HELO name
+        self.queue_id = queue_id  # the N of "250 2.0.0 queued as N"
+        self.t = time.monotonic()  # when it was stored
+        self.replied = None       # True once the 250 was written
 
     @property
     def body(self):
@@ -82,7 +117,8 @@ class Sink:
                  certfile=None, keyfile=None, reply_delay=0.0,
                  stall_seconds=30.0, keep_messages=True, starttls=None,
                  listen=True, lenient_eod=False, slow_read=0.05,
-                 rcvbuf=None, esmtp=True):
+                 rcvbuf=None, esmtp=True, faults=None, fault_stall=5.0,
+                 fault_late=5.0):
         self.host = host
         self.greeting = greeting
         self.certfile = certfile
@@ -100,6 +136,13 @@ class Sink:
         self.lenient_eod = lenient_eod
         self.esmtp = esmtp
         self.slow_read = slow_read
+        self.faults = faults
+        self.fault_stall = fault_stall
+        self.fault_late = fault_late
+        self.fault_log = []
+        self.cuts = []
+        self.rcvbuf = rcvbuf
+        self._sessions = {}  # connection -> _Session, for down()
         self.messages = []
         self.count = 0
         self.connections = 0
@@ -124,9 +167,66 @@ class Sink:
 
     def start(self):
         if self.listening:
-            self._thread = threading.Thread(target=self._serve, daemon=True)
+            self._thread = threading.Thread(target=self._serve,
+                                            args=(self.sock,), daemon=True)
             self._thread.start()
         return self
+
+    def down(self):
+        """Go down like a crashed server: stop listening (a connection is
+        refused; the port stays bound, so nobody else takes it) and cut
+        every open connection. Each cut is logged in cuts: conn, helo,
+        mail (of the transaction open then, or None), in_txn, fault (the
+        one under way, or None), t."""
+        with self.lock:
+            if not self.listening:
+                return
+            self.listening = False
+            lsock = self.sock
+        try:
+            lsock.shutdown(socket.SHUT_RDWR)  # wakes accept()
+        except OSError:
+            pass
+        lsock.close()
+        hold = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        hold.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if self.rcvbuf:
+            hold.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+        hold.bind((self.host, self.port))
+        with self.lock:
+            self.sock = hold
+        if self._thread is not None:
+            self._thread.join(5)
+        # under the lock: a session writes its replies, logs its faults
+        # and stores its messages under it too, and never again once cut,
+        # so each cut record says exactly what the session had done
+        with self.lock:
+            conns = list(self._conns)
+            t = time.monotonic()
+            for c in conns:
+                sess = self._sessions.get(c)
+                if sess is not None:
+                    sess.cut = True
+                    sess.wake.set()
+                    self.cuts.append({
+                        "conn": sess.n, "helo": sess.helo,
+                        "mail": sess.mail_from, "in_txn": sess.in_txn,
+                        "fault": sess.fault_now, "t": t})
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def up(self):
+        """Listen again on the same port after down()."""
+        with self.lock:
+            if self.listening or self._stop.is_set():
+                return
+            self.sock.listen(512)
+            self.listening = True
+            self._thread = threading.Thread(target=self._serve,
+                                            args=(self.sock,), daemon=True)
+        self._thread.start()
 
     def stop(self):
         self._stop.set()
@@ -136,6 +236,8 @@ class Sink:
             pass
         with self.lock:
             conns, self._conns = self._conns, []
+            for sess in self._sessions.values():
+                sess.wake.set()
         for c in conns:
             try:
                 c.shutdown(socket.SHUT_RDWR)
@@ -177,10 +279,10 @@ class Sink:
             return [l for _, l in self.commands
                     if l[:len(verb)].upper() == verb]
 
-    def _serve(self):
+    def _serve(self, lsock):
         while not self._stop.is_set():
             try:
-                conn, _ = self.sock.accept()
+                conn, _ = lsock.accept()
             except OSError:
                 return
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -193,6 +295,8 @@ class Sink:
 
     def _session(self, conn, n):
         sess = _Session(self, conn, n)
+        with self.lock:
+            self._sessions[conn] = sess
         try:
             sess.run()
         except (OSError, ssl.SSLError, ConnectionError, ValueError):
@@ -206,6 +310,7 @@ class Sink:
             with self.lock:
                 if conn in self._conns:
                     self._conns.remove(conn)
+                self._sessions.pop(conn, None)
 
 
 class _Session:
@@ -214,18 +319,74 @@ class _Session:
         self.conn = conn
         self.n = n
         self.buf = b""
+        self.helo = None
+        self.cut = False                # cut by Sink.down()
+        self.wake = threading.Event()   # ends a fault's stall early
         self.reset()
 
     def reset(self):
         self.mail_from = None
         self.rcpts = []
+        self.fault = None      # the fault planned for this transaction
+        self.fault_now = None  # the one under way
+        self.in_txn = False
 
-    def send(self, line):
+    def log_fault(self, kind, stage):
+        """Log a fault as it is applied: kind, stage, mail, conn, helo, t,
+        and for a stall preempted (down() cut it short) and waited (the
+        seconds it ran), set when it ends."""
+        e = {"kind": kind, "stage": stage, "mail": self.mail_from,
+             "conn": self.n, "helo": self.helo, "t": time.monotonic(),
+             "preempted": False}
+        with self.sink.lock:
+            if self.cut:
+                raise ConnectionError("cut")
+            self.sink.fault_log.append(e)
+        self.fault_now = kind
+        return e
+
+    def fault_wait(self, e, seconds):
+        """A fault's stall: True when it ran its time, False when down()
+        cut it short (logged as preempted, with the seconds it had run
+        as waited)."""
+        cut = self.wake.wait(seconds) or self.sink._stop.is_set()
+        e["waited"] = time.monotonic() - e["t"]
+        if cut:
+            e["preempted"] = True
+            return False
+        return True
+
+    def store(self, body):
+        """Keep one message; returns it with its queue number, or None
+        when down() has cut this connection (a crashed server commits
+        nothing more, even what was already in its socket buffer)."""
+        s = self.sink
+        with s.lock:
+            if self.cut:
+                return None
+            s.count += 1
+            m = Message(self.mail_from, self.rcpts, body, self.n,
+                        isinstance(self.conn, ssl.SSLSocket), self.helo,
+                        s.count)
+            if s.keep_messages:
+                s.messages.append(m)
+        return m
+
+    def send(self, line, final=False):
+        """Write one reply line; final: it ends the transaction. Nothing
+        once down() has cut the connection (it is gone)."""
         if self.sink.reply_delay:
             time.sleep(self.sink.reply_delay)
-        self.conn.sendall(line.encode() + b"\r\n")
+        with self.sink.lock:
+            if self.cut:
+                raise ConnectionError("cut")
+            if final:
+                self.in_txn = False
+            self.conn.sendall(line.encode() + b"\r\n")
 
     def readline(self):
+        if self.cut:
+            raise ConnectionError("cut")  # what was buffered is gone too
         while b"\n" not in self.buf:
             chunk = self.conn.recv(65536)
             if not chunk:
@@ -237,6 +398,8 @@ class _Session:
         return line.rstrip(b"\r")
 
     def behaviour(self):
+        if self.fault is not None:
+            return self.fault
         for r in self.rcpts:
             local = r.split("@")[0].lstrip("<").lower()
             for b in ("data5xx", "data4xx", "dropdata", "dropdot", "stall",
@@ -271,6 +434,7 @@ class _Session:
             verb = line[:4].upper()
             if verb in (b"EHLO", b"HELO"):
                 self.reset()
+                self.helo = line[5:].decode("utf-8", "replace").strip()
                 if verb == b"EHLO" and not s.esmtp:
                     self.send("502 5.5.1 EHLO not implemented")
                     continue
@@ -310,13 +474,37 @@ class _Session:
                     self.send("550 5.7.1 sender rejected by sink")
                     self.mail_from = None
                     continue
+                if s.faults is not None:
+                    self.fault = s.faults(self.mail_from)
+                    if self.fault is not None and \
+                            self.fault not in FAULT_KINDS:
+                        raise ValueError("fault %r" % self.fault)
+                if self.fault == "mail4xx":
+                    self.log_fault("mail4xx", "mail")
+                    self.send("451 4.3.0 MAIL deferred (fault)")
+                    self.mail_from = None
+                    self.fault = self.fault_now = None
+                    continue
+                self.in_txn = True
                 self.send("250 2.1.0 sender ok")
             elif verb == b"RCPT":
                 rcpt = line[8:].decode("utf-8", "replace").strip()
                 local = rcpt.split("@")[0].lstrip("<").lower()
                 with s.lock:
                     s.rcpts_seen.append(rcpt)
-                if local.startswith("reject-"):
+                if self.fault == "rcpt4xx":
+                    self.log_fault("rcpt4xx", "rcpt")
+                    self.send("450 4.2.1 %s: mailbox busy (fault)" % rcpt)
+                    self.fault = self.fault_now = None  # applied once
+                elif self.fault == "rcpt5xx":
+                    self.log_fault("rcpt5xx", "rcpt")
+                    self.send("550 5.7.1 %s: refused (fault)" % rcpt)
+                    self.fault = self.fault_now = None
+                elif self.fault == "stallrcpt":
+                    self.fault_wait(self.log_fault("stallrcpt", "rcpt"),
+                                    s.fault_stall)
+                    return
+                elif local.startswith("reject-"):
                     self.send("550 5.1.1 %s: user unknown" % rcpt)
                 elif local.startswith("tempfail-"):
                     self.send("450 4.2.1 %s: mailbox busy" % rcpt)
@@ -336,6 +524,13 @@ class _Session:
                     continue
                 if b == "nodata":
                     self.send("554 5.5.1 no DATA today")
+                    continue
+                if b in ("nodata4xx", "nodata5xx"):
+                    self.log_fault(b, "data")
+                    self.send("451 4.3.0 DATA deferred (fault)"
+                              if b == "nodata4xx" else
+                              "554 5.5.1 DATA refused (fault)")
+                    self.fault = self.fault_now = None
                     continue
                 self.send("354 go ahead")
                 if not self.data(b):
@@ -384,8 +579,12 @@ class _Session:
                     return False
         while True:
             if behaviour == "dropdata" and len(raw) > 0:
+                if self.fault == "dropdata":
+                    self.log_fault("dropdata", "body")
                 with s.lock:
                     s.aborted += 1
+                return False
+            if self.cut:
                 return False
             found = self.find_end(raw, seen)
             if found is not None:
@@ -404,24 +603,64 @@ class _Session:
             raw += chunk
         body = bytes(raw[:end])
         self.buf = bytes(raw[rest:])
+        if self.fault is not None:
+            return self.data_fault(body)
         if behaviour == "stall":
             self.stall()
             return False
         if behaviour == "dropdot":
             return False
         if behaviour == "data5xx":
-            self.send("554 5.6.0 message refused by sink")
+            self.send("554 5.6.0 message refused by sink", final=True)
         elif behaviour == "data4xx":
-            self.send("451 4.3.0 sink busy, try later")
+            self.send("451 4.3.0 sink busy, try later", final=True)
         else:
-            with s.lock:
-                s.count += 1
-                if s.keep_messages:
-                    s.messages.append(Message(
-                        self.mail_from, self.rcpts, body, self.n,
-                        isinstance(self.conn, ssl.SSLSocket)))
-                n = s.count
-            self.send("250 2.0.0 queued as %d" % n)
+            m = self.store(body)
+            if m is None:
+                return False
+            self.send("250 2.0.0 queued as %d" % m.queue_id, final=True)
+            m.replied = True
+        self.reset()
+        return True
+
+    def data_fault(self, body):
+        """The end of data of a transaction with a planned fault (the
+        message is in, the final dot read); False when the session ends."""
+        s, kind = self.sink, self.fault
+        e = self.log_fault(kind, "dot")
+        if kind == "stall":
+            self.fault_wait(e, s.fault_stall)
+            return False
+        if kind == "dropdot":
+            return False
+        if kind == "acceptdrop":
+            m = self.store(body)
+            if m is not None:
+                m.replied = False
+            return False
+        if kind == "stalllate":
+            if not self.fault_wait(e, s.fault_late):
+                return False  # down: never committed
+            m = self.store(body)
+            if m is None:
+                return False
+            m.replied = False
+            self.send("250 2.0.0 queued as %d" % m.queue_id, final=True)
+            m.replied = True  # written; nobody may be reading
+            return False
+        if kind == "data5xx":
+            self.send("554 5.6.0 message refused by sink (fault)",
+                      final=True)
+        elif kind == "data4xx":
+            self.send("451 4.3.0 sink busy, try later (fault)", final=True)
+        else:
+            # a fault of an earlier stage that did not happen (the
+            # transaction got here anyway): a normal end of data
+            m = self.store(body)
+            if m is None:
+                return False
+            self.send("250 2.0.0 queued as %d" % m.queue_id, final=True)
+            m.replied = True
         self.reset()
         return True
 
