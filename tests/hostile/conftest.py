@@ -34,6 +34,7 @@ certs = _e2e.certs
 sink_factory = _e2e.sink_factory
 sink = _e2e.sink
 edge_factory = _e2e.edge_factory
+mqtt = _e2e.mqtt
 
 
 import pytest  # noqa: E402
