@@ -576,11 +576,14 @@ class Gate:
     def __init__(self, upstream_port):
         self.upstream_port = upstream_port
         self.is_open = False
+        # a port of the registry (reserve_port), not any the kernel picks:
+        # that one may be another test's reserved port
+        held, self.port = reserve_port()
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.bind(("127.0.0.1", self.port))
         self.lsock.listen(16)
-        self.port = self.lsock.getsockname()[1]
+        held.close()  # the claim stays, for the life of the process
         self.pairs = []
         self.lock = threading.Lock()
         self.done = False

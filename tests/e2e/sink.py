@@ -60,11 +60,32 @@ Only loopback addresses are used. Run as a program it serves until killed:
 """
 
 import argparse
+import fcntl
+import os
 import re
 import socket
 import ssl
+import tempfile
 import threading
 import time
+
+# helpers.reserve_port's registry: a port claimed there (flock on a file
+# named after it) is no other test process's, whatever the kernel says
+PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), "mxsentry-e2e-ports")
+_port_claims = []  # lock files held for the life of the process
+
+
+def _claimed(port):
+    """Claim port in the registry; False when another holds it."""
+    os.makedirs(PORT_LOCK_DIR, exist_ok=True)
+    f = open(os.path.join(PORT_LOCK_DIR, str(port)), "w")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        return False
+    _port_claims.append(f)
+    return True
 
 # the end of data of a lenient (vulnerable) server: a "." line between
 # any mix of CR, LF and CRLF line ends
@@ -154,11 +175,21 @@ class Sink:
         self.resume = threading.Event()  # releases "pause-" recipients
         self._stop = threading.Event()
         self._conns = []
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if rcvbuf:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.sock.bind((host, port))
+        # a port the kernel picks may be one another test has reserved
+        # (bound, not listening) for a process it is about to start: take
+        # only one that the registry gives us too
+        for _ in range(100):
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if rcvbuf:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                                     rcvbuf)
+            self.sock.bind((host, port))
+            if port != 0 or _claimed(self.sock.getsockname()[1]):
+                break
+            self.sock.close()
+        else:
+            raise OSError("no free, unclaimed port after 100 tries")
         self.listening = listen
         if listen:
             self.sock.listen(512)
@@ -187,6 +218,9 @@ class Sink:
             lsock.shutdown(socket.SHUT_RDWR)  # wakes accept()
         except OSError:
             pass
+        # the accept thread ends before the descriptor is closed (see stop)
+        if self._thread is not None:
+            self._thread.join(5)
         lsock.close()
         hold = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         hold.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -195,8 +229,6 @@ class Sink:
         hold.bind((self.host, self.port))
         with self.lock:
             self.sock = hold
-        if self._thread is not None:
-            self._thread.join(5)
         # under the lock: a session writes its replies, logs its faults
         # and stores its messages under it too, and never again once cut,
         # so each cut record says exactly what the session had done
@@ -230,6 +262,17 @@ class Sink:
 
     def stop(self):
         self._stop.set()
+        # wake the accept() under way and let its thread end before the
+        # descriptor is closed: closed first, its number can go to the
+        # next test's sink at once, and this thread's next accept() would
+        # take that sink's connections (seen: two sinks storing the
+        # messages sent to one port)
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        if self._thread is not None:
+            self._thread.join(5)
         try:
             self.sock.close()
         except OSError:

@@ -7,7 +7,7 @@ import re
 import socket
 import subprocess
 
-from helpers import mxedge_path
+from helpers import mxedge_path, reserve_port
 
 
 def run(*args, timeout=30):
@@ -77,10 +77,11 @@ def test_tls_key_without_cert_refused(tmp_path):
 
 def test_port_in_use_by_a_non_reuseport_socket_fails_start(tmp_path):
     # a listener that cannot be bound is fatal at start, not silent
+    held, port = reserve_port()  # claimed: no other test's port
+    held.close()
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s.bind(("127.0.0.1", port))
     s.listen(1)
-    port = s.getsockname()[1]
     try:
         p = run("-f", "--listen", "127.0.0.1:%d" % port, "--route",
                 "a.test=127.0.0.1:25", "--data-dir", str(tmp_path / "d"),
