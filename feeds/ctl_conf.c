@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "feeds/feed_submit.h"
 #include "lib/mx_alloc.h"
 #include "lib/mx_cfg.h"
 #include "lib/mx_err.h"
@@ -336,20 +337,8 @@ ctl_conf_check(struct ctl_conf *c, const struct ctl_args *a)
 		    c->who);
 		problems++;
 	}
-	if (c->confirm_hub[0] != '\0' &&
-	    proto_id_check(c->confirm_hub, strlen(c->confirm_hub)) != 0) {
-		fprintf(stderr, "confirm_hub: '%.64s' is not a hub id\n",
-		    c->confirm_hub);
-		problems++;
-	}
-	if (c->hub_key[0] != '\0' &&
-	    (rc = proto_key_load_public(c->hub_key, &c->verify_key)) != 0) {
-		fprintf(stderr,
-		    "hub_key: cannot load public key '%.256s': "
-		    "%s\n",
-		    c->hub_key, mx_strerror(rc));
-		problems++;
-	}
+	problems += feed_submit_check_confirm(
+	    c->confirm_hub, c->hub_key, &c->verify_key);
 	if (is_submit) {
 		if (c->key[0] == '\0') {
 			fprintf(stderr, "key: no signing key configured "

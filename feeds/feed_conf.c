@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "feeds/feed_submit.h"
 #include "lib/mx_alloc.h"
 #include "lib/mx_cfg.h"
 #include "lib/mx_err.h"
@@ -226,19 +227,8 @@ feed_conf_check(struct feed_conf *c, const struct feed_args *a)
 		    c->key, mx_strerror(rc));
 		problems++;
 	}
-	if (c->confirm_hub[0] != '\0' &&
-	    proto_id_check(c->confirm_hub, strlen(c->confirm_hub)) != 0) {
-		fprintf(stderr, "confirm_hub: '%.64s' is not a hub id\n",
-		    c->confirm_hub);
-		problems++;
-	}
-	if (c->hub_key[0] != '\0' &&
-	    (rc = proto_key_load_public(c->hub_key, &c->verify_key)) != 0) {
-		fprintf(stderr,
-		    "hub_key: cannot load public key '%.256s': %s\n",
-		    c->hub_key, mx_strerror(rc));
-		problems++;
-	}
+	problems += feed_submit_check_confirm(
+	    c->confirm_hub, c->hub_key, &c->verify_key);
 	if (c->broker[0] == '\0') {
 		fprintf(stderr, "broker: empty (required)\n");
 		problems++;

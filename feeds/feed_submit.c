@@ -681,3 +681,26 @@ feed_submit_close(struct feed_submit *s)
 	mx_buf_fini(&s->msg);
 	mx_free(s);
 }
+
+/* feed_submit_check_confirm - confirm_hub and hub_key */
+int
+feed_submit_check_confirm(
+    const char *confirm_hub, const char *hub_key, struct proto_key **verify_key)
+{
+	int problems = 0, rc;
+
+	if (confirm_hub[0] != '\0' &&
+	    proto_id_check(confirm_hub, strlen(confirm_hub)) != 0) {
+		fprintf(stderr, "confirm_hub: '%.64s' is not a hub id\n",
+		    confirm_hub);
+		problems++;
+	}
+	if (hub_key[0] != '\0' &&
+	    (rc = proto_key_load_public(hub_key, verify_key)) != 0) {
+		fprintf(stderr,
+		    "hub_key: cannot load public key '%.256s': %s\n", hub_key,
+		    mx_strerror(rc));
+		problems++;
+	}
+	return problems;
+}

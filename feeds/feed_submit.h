@@ -107,6 +107,15 @@ int feed_submit_watch(struct feed_submit *s, const char *hub_id,
 int feed_submit_confirm(struct feed_submit *s, uint64_t wait_ms, uint64_t *seq,
     size_t *resent, char *err, size_t errlen);
 
+/*
+ * feed_submit_check_confirm - the confirmation settings mxfeed and mxctl
+ * share: confirm_hub ("" or a hub id) and hub_key ("" or the hub's
+ * public key file, loaded into *verify_key). Problems go to stderr, one
+ * line each, named by the parameter; returns how many.
+ */
+int feed_submit_check_confirm(const char *confirm_hub, const char *hub_key,
+    struct proto_key **verify_key);
+
 /* feed_submit_close - disconnect and release; NULL does nothing */
 void feed_submit_close(struct feed_submit *s);
 

@@ -1,5 +1,5 @@
 /*
- * mx_ascii.h - locale-free ASCII case helpers
+ * mx_ascii.h - locale-free ASCII case and hex-digit helpers
  *
  * Protocol names (domains, keywords, MIME names, country codes) compare
  * case-insensitively in ASCII only; <ctype.h> depends on the locale and
@@ -31,6 +31,16 @@ static inline int
 mx_ascii_is_alpha(uint8_t c)
 {
 	return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+
+/* mx_ascii_hexval - the value of a hex digit (either case), or -1 */
+static inline int
+mx_ascii_hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = mx_ascii_lower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 /* mx_ascii_lower_copy - copy n bytes lower-cased; dst may equal src */

@@ -213,19 +213,6 @@ proto_decode_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
 	return o;
 }
 
-/* proto_hexval - value of a hex digit, or -1 */
-static int
-proto_hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* proto_decode_qp_init - empty quoted-printable state */
 void
 proto_decode_qp_init(struct proto_qp *s)
@@ -293,7 +280,7 @@ proto_qp_char(struct proto_qp *s, uint8_t c, uint8_t *out)
 				out[o++] = c;
 			return o;
 		case PROTO_QP_EQ:
-			if (proto_hexval(c) >= 0) {
+			if (mx_ascii_hexval(c) >= 0) {
 				s->hex = c;
 				s->st = PROTO_QP_EQ1;
 				return o;
@@ -307,10 +294,10 @@ proto_qp_char(struct proto_qp *s, uint8_t c, uint8_t *out)
 			s->st = PROTO_QP_TEXT;
 			continue; /* c again, as text */
 		case PROTO_QP_EQ1:
-			v = proto_hexval(c);
+			v = mx_ascii_hexval(c);
 			if (v >= 0) {
 				out[o++] =
-				    (uint8_t)(proto_hexval(s->hex) << 4 | v);
+				    (uint8_t)(mx_ascii_hexval(s->hex) << 4 | v);
 				s->st = PROTO_QP_TEXT;
 				return o;
 			}
@@ -728,12 +715,13 @@ proto_ew_decode(struct proto_dw *w, const struct proto_ew *ew)
 					i++;
 				} else if (t[i] == '=' &&
 				           i + 2 < ew->text_len &&
-				           proto_hexval(t[i + 1]) >= 0 &&
-				           proto_hexval(t[i + 2]) >= 0) {
+				           mx_ascii_hexval(t[i + 1]) >= 0 &&
+				           mx_ascii_hexval(t[i + 2]) >= 0) {
 					raw[r++] =
-					    (uint8_t)(proto_hexval(t[i + 1])
+					    (uint8_t)(mx_ascii_hexval(t[i + 1])
 					                  << 4 |
-					              proto_hexval(t[i + 2]));
+					              mx_ascii_hexval(
+					                  t[i + 2]));
 					i += 3;
 				} else {
 					raw[r++] = t[i++];

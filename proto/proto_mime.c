@@ -291,15 +291,8 @@ proto_mime_pct(const uint8_t *s, size_t n, uint8_t *raw, size_t *r)
 		int hi = -1, lo = -1;
 
 		if (s[i] == '%' && i + 2 < n) {
-			uint8_t a = mx_ascii_lower(s[i + 1]),
-			        b = mx_ascii_lower(s[i + 2]);
-
-			hi = a >= '0' && a <= '9'   ? a - '0'
-			     : a >= 'a' && a <= 'f' ? a - 'a' + 10
-			                            : -1;
-			lo = b >= '0' && b <= '9'   ? b - '0'
-			     : b >= 'a' && b <= 'f' ? b - 'a' + 10
-			                            : -1;
+			hi = mx_ascii_hexval(s[i + 1]);
+			lo = mx_ascii_hexval(s[i + 2]);
 		}
 		if (hi >= 0 && lo >= 0) {
 			raw[(*r)++] = (uint8_t)(hi << 4 | lo);

@@ -435,19 +435,6 @@ proto_key_format(
 	}
 }
 
-/* proto_key_hexval - value of one hex digit, or -1 */
-static int
-proto_key_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* proto_key_parse - text to key */
 int
 proto_key_parse(
@@ -470,8 +457,8 @@ proto_key_parse(
 		if (len % 2 != 0 || len / 2 > PROTO_KEY_MAX)
 			return MX_EINVAL;
 		for (i = 0; i < len; i += 2) {
-			hi = proto_key_hexval(text[i]);
-			lo = proto_key_hexval(text[i + 1]);
+			hi = mx_ascii_hexval((uint8_t)text[i]);
+			lo = mx_ascii_hexval((uint8_t)text[i + 1]);
 			if (hi < 0 || lo < 0)
 				return MX_EINVAL;
 			out[o++] = (uint8_t)(hi << 4 | lo);
@@ -488,8 +475,10 @@ proto_key_parse(
 				return MX_EINVAL;
 			if (c == '\\') {
 				if (i + 3 >= len || text[i + 1] != 'x' ||
-				    (hi = proto_key_hexval(text[i + 2])) < 0 ||
-				    (lo = proto_key_hexval(text[i + 3])) < 0)
+				    (hi = mx_ascii_hexval(
+				         (uint8_t)text[i + 2])) < 0 ||
+				    (lo = mx_ascii_hexval(
+				         (uint8_t)text[i + 3])) < 0)
 					return MX_EINVAL;
 				out[o++] = (uint8_t)(hi << 4 | lo);
 				i += 3;
