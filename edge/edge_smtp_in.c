@@ -40,6 +40,7 @@
 #include "lib/mx_ascii.h"
 #include "lib/mx_err.h"
 #include "lib/mx_log.h"
+#include "lib/mx_time.h"
 
 #define EDGE_IN_LINGER_MS 2000    /* flushing the last reply, at most */
 #define EDGE_IN_LINGER_TICK_MS 10 /* re-check of the TLS socket side */
@@ -55,16 +56,6 @@ static void edge_in_flush(struct edge_session *s);
 static void edge_in_greet_now(struct edge_session *s);
 static void edge_in_policy_refusal(
     struct edge_session *s, const char *stage, const struct edge_fverdict *v);
-
-/* edge_in_now_ms - monotonic milliseconds */
-static uint64_t
-edge_in_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* edge_in_now_us - monotonic microseconds */
 static uint64_t
@@ -376,7 +367,7 @@ edge_in_linger(struct edge_session *s)
 
 	if (s->is_closing)
 		return;
-	if (edge_in_unsent(s) == 0 || edge_in_now_ms() >= s->deadline_ms) {
+	if (edge_in_unsent(s) == 0 || mx_mono_ms() >= s->deadline_ms) {
 		edge_in_close(s);
 		return;
 	}
@@ -398,7 +389,7 @@ edge_in_close_after_reply(struct edge_session *s)
 	s->st = EDGE_IN_CLOSING;
 	bufferevent_disable(s->bev, EV_READ);
 	/* a peer that does not read cannot hold the session open */
-	s->deadline_ms = edge_in_now_ms() + EDGE_IN_LINGER_MS;
+	s->deadline_ms = mx_mono_ms() + EDGE_IN_LINGER_MS;
 	evtimer_add(s->timer, &tv);
 	edge_in_flush(s);
 	edge_in_linger(s);
@@ -408,7 +399,7 @@ edge_in_close_after_reply(struct edge_session *s)
 static void
 edge_in_deadline(struct edge_session *s, uint64_t ms)
 {
-	uint64_t now = edge_in_now_ms();
+	uint64_t now = mx_mono_ms();
 	uint64_t end = s->start_ms + s->conf->smtp_session_time;
 	uint64_t dl = now + ms;
 	struct timeval tv;
@@ -647,7 +638,7 @@ edge_in_accept(
 	snprintf(s->id, sizeof(s->id), "%08x%08llx", edge_in_boot,
 	    (unsigned long long)(serial & 0xffffffffu));
 	s->listen_proxy = is_proxy;
-	s->start_ms = edge_in_now_ms();
+	s->start_ms = mx_mono_ms();
 	mx_buf_init(&s->ds_reply.text, EDGE_REPLY_MAX);
 	mx_buf_init(&s->route_err.text, EDGE_REPLY_MAX);
 	edge_in_peer_set(s, sa);
@@ -899,7 +890,7 @@ edge_in_mail(struct edge_session *s, const struct edge_cmd *c)
 	s->mail_size = c->has_size ? c->size : 0;
 	s->mail_8bit = c->body == EDGE_CMD_BODY_8BITMIME;
 	s->has_mail = 1;
-	s->txn_start_ms = edge_in_now_ms();
+	s->txn_start_ms = mx_mono_ms();
 	s->n_rcpt_answered = 0;
 	edge_tel_begin(&s->tel, PROTO_EV_TXN, s->peer);
 	(void)edge_tel_add(
@@ -1297,7 +1288,7 @@ edge_in_txn_log(struct edge_session *s, const char *verdict, const char *reply,
 	    s->id, s->peer_text, s->helo, s->mail_log, s->n_rcpt_ok, s->n_rcpt,
 	    (unsigned long long)s->data.content_bytes, verdict,
 	    mx_log_escape(esc, sizeof(esc), reply, reply_len),
-	    (unsigned long long)(edge_in_now_ms() - s->txn_start_ms), score,
+	    (unsigned long long)(mx_mono_ms() - s->txn_start_ms), score,
 	    hits[0] ? hits : "-");
 }
 

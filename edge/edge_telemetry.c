@@ -60,6 +60,7 @@
 #include "lib/mx_ascii.h"
 #include "lib/mx_err.h"
 #include "lib/mx_log.h"
+#include "lib/mx_time.h"
 #include "proto/proto_msg.h"
 #include "proto/proto_topic.h"
 
@@ -176,26 +177,6 @@ static struct {
 } edge_tel = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
 };
-
-/* edge_tel_now_ms - wall clock milliseconds */
-static uint64_t
-edge_tel_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* edge_tel_mono_ms - monotonic milliseconds */
-static uint64_t
-edge_tel_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- the builder (worker threads) ---- */
 
@@ -388,7 +369,7 @@ edge_tel_submit(struct edge_tel *t)
 	if (!t->is_active)
 		return;
 	t->is_active = 0;
-	t->h.ts_ms = edge_tel_now_ms();
+	t->h.ts_ms = mx_unix_ms();
 	it = mx_malloc(sizeof(*it) + t->arena.len);
 	it->next = NULL;
 	it->h = t->h;
@@ -697,7 +678,7 @@ edge_tel_status_encode(struct mx_buf *out, uint8_t state)
 	st.version.p = (const uint8_t *)EDGE_VERSION;
 	st.version.len = strlen(EDGE_VERSION);
 	st.state = state;
-	st.ts_ms = edge_tel_now_ms();
+	st.ts_ms = mx_unix_ms();
 	st.uptime_s = st.ts_ms > edge_tel.start_ms
 	                  ? (st.ts_ms - edge_tel.start_ms) / 1000
 	                  : 0;
@@ -722,7 +703,7 @@ edge_tel_status_publish(uint8_t state, int *mid)
 	        (int)b.len, b.data, 1, true) == MOSQ_ERR_SUCCESS)
 		rc = 0;
 	mx_buf_fini(&b);
-	edge_tel.last_status = edge_tel_mono_ms();
+	edge_tel.last_status = mx_mono_ms();
 	return rc;
 }
 
@@ -747,7 +728,7 @@ edge_tel_on_connect(struct mosquitto *m, void *arg, int rc)
 	}
 	edge_tel.state = EDGE_TEL_UP;
 	edge_tel.refused_rc = 0;
-	edge_tel.up_ms = edge_tel_mono_ms();
+	edge_tel.up_ms = mx_mono_ms();
 	/* a persistent session taken over by another process (an upgrade)
 	 * comes up and goes at once: its backoff starts over only once it
 	 * has lasted (edge_tel_work), so the two do not take turns 4 times
@@ -795,7 +776,7 @@ edge_tel_on_message(
 	    msg->payloadlen < 0)
 		return;
 	r = edge_upd_handle(edge_tel.conf.upd, msg->topic, msg->payload,
-	    (size_t)msg->payloadlen, edge_tel_now_ms());
+	    (size_t)msg->payloadlen, mx_unix_ms());
 	/* a new position is worth telling at once; so is a gap: the hub
 	 * answers a status that lags behind with a fresh snapshot */
 	if (r == EDGE_UPD_SNAP_LOADED || r == EDGE_UPD_GAP)
@@ -947,7 +928,7 @@ static void
 edge_tel_loop_once(int ms)
 {
 	int rc = mosquitto_loop(edge_tel.mosq, ms, 1);
-	uint64_t now = edge_tel_mono_ms();
+	uint64_t now = mx_mono_ms();
 
 	if (rc != MOSQ_ERR_SUCCESS && edge_tel.state != EDGE_TEL_DOWN) {
 		const char *why = rc == MOSQ_ERR_ERRNO ? strerror(errno)
@@ -987,7 +968,7 @@ edge_tel_subscribe_hubs(int is_all)
 {
 	struct edge_upd *u = edge_tel.conf.upd;
 	char topic[PROTO_TOPIC_MAX];
-	uint64_t now = edge_tel_now_ms();
+	uint64_t now = mx_unix_ms();
 	size_t i;
 
 	for (i = 0; i < edge_upd_hub_count(u); i++) {
@@ -1030,7 +1011,7 @@ edge_tel_unsubscribe_hub(const char *id)
 static void
 edge_tel_work(void)
 {
-	uint64_t now = edge_tel_mono_ms();
+	uint64_t now = mx_mono_ms();
 	int is_handover = atomic_load(&edge_srv.handover);
 
 	if (edge_tel.is_persistent) {
@@ -1086,10 +1067,10 @@ edge_tel_work(void)
 static void
 edge_tel_final(void)
 {
-	uint64_t end = edge_tel_mono_ms() + EDGE_TEL_STOP_MS;
+	uint64_t end = mx_mono_ms() + EDGE_TEL_STOP_MS;
 	size_t left, unacked = 0, i;
 
-	while (edge_tel.state == EDGE_TEL_UP && edge_tel_mono_ms() < end) {
+	while (edge_tel.state == EDGE_TEL_UP && mx_mono_ms() < end) {
 		while (edge_tel.state == EDGE_TEL_UP && edge_tel_flush_one(0))
 			;
 		pthread_mutex_lock(&edge_tel.lock);
@@ -1106,15 +1087,13 @@ edge_tel_final(void)
 		if (edge_tel_status_publish(
 		        PROTO_EDGE_OFFLINE, &edge_tel.status_mid) == 0)
 			while (edge_tel.state == EDGE_TEL_UP &&
-			       !edge_tel.is_status_acked &&
-			       edge_tel_mono_ms() < end)
+			       !edge_tel.is_status_acked && mx_mono_ms() < end)
 				edge_tel_loop_once(20);
 	}
 	if (edge_tel.state == EDGE_TEL_UP) {
 		edge_tel.is_disconnected = 0;
 		if (mosquitto_disconnect(edge_tel.mosq) == MOSQ_ERR_SUCCESS)
-			while (!edge_tel.is_disconnected &&
-			       edge_tel_mono_ms() < end)
+			while (!edge_tel.is_disconnected && mx_mono_ms() < end)
 				if (mosquitto_loop(edge_tel.mosq, 20, 1) !=
 				    MOSQ_ERR_SUCCESS)
 					break;
@@ -1147,7 +1126,7 @@ edge_tel_main(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&edge_tel.stop)) {
-		uint64_t now = edge_tel_mono_ms();
+		uint64_t now = mx_mono_ms();
 
 		edge_tel_rate_tick(now);
 		if (edge_tel.is_persistent && atomic_load(&edge_srv.handover))
@@ -1300,12 +1279,12 @@ edge_tel_client(int is_persistent)
 static void
 edge_tel_yield(void)
 {
-	uint64_t end = edge_tel_mono_ms() + EDGE_TEL_YIELD_MS;
+	uint64_t end = mx_mono_ms() + EDGE_TEL_YIELD_MS;
 	size_t i, unacked = 0;
 	int rc;
 
 	while (edge_tel.state == EDGE_TEL_UP && edge_tel.n_inflight > 0 &&
-	       edge_tel_mono_ms() < end)
+	       mx_mono_ms() < end)
 		edge_tel_loop_once(20);
 	if (edge_tel.state != EDGE_TEL_DOWN) {
 		if (edge_tel.state == EDGE_TEL_UP)
@@ -1364,7 +1343,7 @@ edge_tel_start(const struct edge_tel_conf *c)
 	 * batches per ms of its life to reach them), so a hub's duplicate
 	 * check never takes a restarted edge's batches for QoS 1 copies
 	 */
-	edge_tel.seq = edge_tel_now_ms() * 1000u;
+	edge_tel.seq = mx_unix_ms() * 1000u;
 	/* the borrowed strings are copied: a handover needs them again */
 	edge_tel.conf.cafile = edge_tel.conf.certfile = NULL;
 	edge_tel.conf.keyfile = edge_tel.conf.username = NULL;
@@ -1380,7 +1359,7 @@ edge_tel_start(const struct edge_tel_conf *c)
 	    proto_topic_status(edge_tel.topic_status,
 	        sizeof(edge_tel.topic_status), c->edge_id) != 0)
 		goto fail;
-	edge_tel.start_ms = edge_tel_now_ms();
+	edge_tel.start_ms = mx_unix_ms();
 	edge_tel.q = mx_calloc(c->queue_max, sizeof(*edge_tel.q));
 	edge_tel.batch = mx_calloc(c->batch_max, sizeof(*edge_tel.batch));
 	edge_tel.evs = mx_calloc(c->batch_max, sizeof(*edge_tel.evs));
@@ -1393,7 +1372,7 @@ edge_tel_start(const struct edge_tel_conf *c)
 	edge_tel.backoff_ms = EDGE_TEL_BACKOFF_MIN_MS;
 	edge_tel.state = EDGE_TEL_DOWN;
 	edge_tel.next_try_ms = 0;
-	edge_tel.rate_sec = edge_tel_mono_ms() / 1000;
+	edge_tel.rate_sec = mx_mono_ms() / 1000;
 
 	mosquitto_lib_init();
 	rc = edge_tel_client(c->upd != NULL);

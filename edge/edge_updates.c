@@ -40,6 +40,7 @@
 #include "lib/mx_alloc.h"
 #include "lib/mx_err.h"
 #include "lib/mx_log.h"
+#include "lib/mx_time.h"
 #include "proto/proto_sign.h"
 #include "proto/proto_topic.h"
 
@@ -130,16 +131,6 @@ struct edge_upd_apply {
 	size_t n;            /* records applied */
 	int rc;              /* the store's error, if any */
 };
-
-/* edge_upd_mono_ms - monotonic milliseconds (durations in logs) */
-static uint64_t
-edge_upd_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* edge_upd_result_name - "applied", "stale", ... */
 const char *
@@ -669,7 +660,7 @@ edge_upd_load(struct edge_upd *u, struct edge_upd_hub *h, uint64_t now_ms)
 {
 	struct edge_upd_apply a;
 	struct proto_txn *t = NULL;
-	uint64_t pe, ps, t0 = edge_upd_mono_ms();
+	uint64_t pe, ps, t0 = mx_mono_ms();
 	size_t i, removed = 0, buffered = h->n_buf;
 	int rc;
 
@@ -714,7 +705,7 @@ edge_upd_load(struct edge_upd *u, struct edge_upd_hub *h, uint64_t now_ms)
 	          " seq=%" PRIu64 " chunks=%zu bytes=%" PRIu64
 	          " records=%zu cleared=%zu deferred=%zu ms=%" PRIu64,
 	    h->id, h->snap_id, h->snap_epoch, h->snap_seq, h->n_chunks,
-	    h->snap_bytes, a.n, removed, buffered, edge_upd_mono_ms() - t0);
+	    h->snap_bytes, a.n, removed, buffered, mx_mono_ms() - t0);
 	edge_upd_snap_drop(h);
 	h->has_refused = 0;
 	/* the buffer decides: empty or caught up, or a gap again */

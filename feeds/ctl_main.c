@@ -34,32 +34,13 @@
 #include "lib/mx_err.h"
 #include "lib/mx_log.h"
 #include "lib/mx_parse.h"
+#include "lib/mx_time.h"
 #include "proto/proto_topic.h"
 #include "feeds/ctl.h"
 #include "feeds/feed.h"
 #include "feeds/feed_submit.h"
 
 #define CTL_TURN_MS 50 /* MQTT loop turn */
-
-/* ctl_main_now_ms - unix milliseconds */
-static uint64_t
-ctl_main_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* ctl_main_mono_ms - monotonic milliseconds */
-static uint64_t
-ctl_main_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* ctl_main_fail - one error line; the exit code */
 static int
@@ -209,7 +190,7 @@ ctl_main_single(const struct ctl_conf *c, const struct ctl_args *a)
 	char err[CTL_ERR_MAX];
 
 	if (ctl_rec_single(a->cmd, a->kind, a->value, c->source, a->reason,
-	        a->ttl_ms, ctl_main_now_ms(), &r, err, sizeof(err)) != 0)
+	        a->ttl_ms, mx_unix_ms(), &r, err, sizeof(err)) != 0)
 		return ctl_main_fail(CTL_EXIT_REFUSED, a->kind, err);
 	return ctl_main_submit(c, a, &r, 1);
 }
@@ -231,7 +212,7 @@ ctl_main_sig(const struct ctl_conf *c, const struct ctl_args *a)
 		goto out;
 	}
 	recs = mx_calloc(CTL_SIG_RECS, sizeof(*recs));
-	n = ctl_rec_sig(res, c->source, a->reason, a->ttl_ms, ctl_main_now_ms(),
+	n = ctl_rec_sig(res, c->source, a->reason, a->ttl_ms, mx_unix_ms(),
 	    recs, err, sizeof(err));
 	if (n < 0) {
 		rv = ctl_main_fail(CTL_EXIT_REFUSED, a->file, err);
@@ -486,8 +467,8 @@ ctl_main_edges(const struct ctl_conf *c, const struct ctl_args *a)
 		    (unsigned)c->broker_port, mosquitto_strerror(rc));
 		goto out;
 	}
-	deadline = ctl_main_mono_ms() + c->publish_timeout;
-	while (!ed.is_conn && !ed.is_lost && ctl_main_mono_ms() < deadline)
+	deadline = mx_mono_ms() + c->publish_timeout;
+	while (!ed.is_conn && !ed.is_lost && mx_mono_ms() < deadline)
 		if (mosquitto_loop(m, CTL_TURN_MS, 1) != MOSQ_ERR_SUCCESS)
 			ed.is_lost = 1;
 	if (!ed.is_conn) {
@@ -502,8 +483,8 @@ ctl_main_edges(const struct ctl_conf *c, const struct ctl_args *a)
 		goto out;
 	}
 	/* retained statuses come at once; --wait bounds the rest */
-	deadline = ctl_main_mono_ms() + a->wait_ms;
-	while (ctl_main_mono_ms() < deadline)
+	deadline = mx_mono_ms() + a->wait_ms;
+	while (mx_mono_ms() < deadline)
 		if (mosquitto_loop(m, CTL_TURN_MS, 1) != MOSQ_ERR_SUCCESS) {
 			fprintf(stderr, "mxctl: broker connection lost\n");
 			goto out;
@@ -512,7 +493,7 @@ ctl_main_edges(const struct ctl_conf *c, const struct ctl_args *a)
 		fprintf(stderr, "mxctl: %zu status payloads did not decode\n",
 		    ed.bad);
 	ctl_status_print(stdout, ed.v, ed.n, a->hub_metrics ? &hm : NULL,
-	    ctl_main_now_ms(), a->is_json);
+	    mx_unix_ms(), a->is_json);
 	rv = CTL_EXIT_OK;
 out:
 	if (m != NULL) {

@@ -26,6 +26,7 @@
 #include "lib/mx_alloc.h"
 #include "lib/mx_err.h"
 #include "lib/mx_log.h"
+#include "lib/mx_time.h"
 #include "proto/proto_msg.h"
 #include "feeds/feed.h"
 #include "feeds/feed_submit.h"
@@ -37,16 +38,6 @@ enum feed_main_exit {
 	FEED_EXIT_HELD = 3,    /* too big a change: --force to publish */
 	FEED_EXIT_PUBLISH = 4, /* broker or publishing failed */
 };
-
-/* feed_main_now_ms - unix milliseconds */
-static uint64_t
-feed_main_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* feed_main_report - FILE:LINE: why, or FILE: why for a whole file */
 static void
@@ -230,7 +221,7 @@ feed_main_run(const struct feed_conf *c, const struct feed_args *a)
 	struct feed_state_info info;
 	struct feed_rec_conf rc;
 	struct proto_record *recs = NULL;
-	uint64_t now_ms = feed_main_now_ms();
+	uint64_t now_ms = mx_unix_ms();
 	char err[512];
 	int rv, e;
 

@@ -37,6 +37,7 @@
 #include "lib/mx_alloc.h"
 #include "lib/mx_buf.h"
 #include "lib/mx_err.h"
+#include "lib/mx_time.h"
 #include "proto/proto_msg.h"
 #include "proto/proto_topic.h"
 #include "feeds/feed.h"
@@ -86,26 +87,6 @@ struct feed_submit {
 	size_t *kept_len;              /* bytes of each */
 	size_t n_kept, kept_cap;       /* entries, allocated */
 };
-
-/* feed_submit_mono_ms - monotonic milliseconds */
-static uint64_t
-feed_submit_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* feed_submit_now_ms - unix milliseconds */
-static uint64_t
-feed_submit_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* feed_submit_on_connect - CONNACK */
 static void
@@ -307,7 +288,7 @@ feed_submit_open(const struct feed_submit_conf *c, struct feed_state *st,
 		rc = MX_EINVAL;
 		goto fail;
 	}
-	deadline = feed_submit_mono_ms() + s->timeout_ms;
+	deadline = mx_mono_ms() + s->timeout_ms;
 	rc = mosquitto_connect_async(
 	    s->m, c->host, c->port, FEED_SUBMIT_KEEPALIVE_S);
 	if (rc != MOSQ_ERR_SUCCESS) {
@@ -331,7 +312,7 @@ feed_submit_open(const struct feed_submit_conf *c, struct feed_state *st,
 			rc = MX_EIO;
 			goto fail;
 		}
-		if (!s->is_connected && feed_submit_mono_ms() >= deadline) {
+		if (!s->is_connected && mx_mono_ms() >= deadline) {
 			snprintf(err, errlen,
 			    "broker %.200s:%u: no CONNACK within %llu ms",
 			    c->host, (unsigned)c->port,
@@ -451,7 +432,7 @@ feed_submit_send(struct feed_submit *s, const struct proto_record *recs,
 	h.source.len = strlen(s->source);
 	h.who.p = (const uint8_t *)s->who;
 	h.who.len = strlen(s->who);
-	h.ts_ms = feed_submit_now_ms();
+	h.ts_ms = mx_unix_ms();
 	h.serial = UINT64_MAX;
 	for (done = 0; done < n; done += k) {
 		if ((rc = feed_submit_cut(s, &h, recs + done, n - done, &k)) !=
@@ -468,7 +449,7 @@ feed_submit_send(struct feed_submit *s, const struct proto_record *recs,
 	}
 	/* the serials are on disk before the first message leaves */
 	if ((rc = feed_state_serial_reserve(
-	         s->st, n_cut, feed_submit_now_ms(), &serial)) != 0) {
+	         s->st, n_cut, mx_unix_ms(), &serial)) != 0) {
 		snprintf(
 		    err, errlen, "cannot reserve serials: %s", mx_strerror(rc));
 		goto out;
@@ -505,7 +486,7 @@ feed_submit_send(struct feed_submit *s, const struct proto_record *recs,
 		if (s->is_watching)
 			feed_submit_keep(s);
 	}
-	deadline = feed_submit_mono_ms() + s->timeout_ms;
+	deadline = mx_mono_ms() + s->timeout_ms;
 	while (s->n_acked < n_cut) {
 		rc = mosquitto_loop(s->m, FEED_SUBMIT_TURN_MS, 1);
 		if (s->is_lost || rc != MOSQ_ERR_SUCCESS) {
@@ -518,7 +499,7 @@ feed_submit_send(struct feed_submit *s, const struct proto_record *recs,
 			rc = MX_EIO;
 			goto out;
 		}
-		if (s->n_acked < n_cut && feed_submit_mono_ms() >= deadline) {
+		if (s->n_acked < n_cut && mx_mono_ms() >= deadline) {
 			snprintf(err, errlen,
 			    "%zu of %zu PUBACKs within %llu ms", s->n_acked,
 			    n_cut, (unsigned long long)s->timeout_ms);
@@ -568,7 +549,7 @@ feed_submit_watch(struct feed_submit *s, const char *hub_id,
 		    feed_submit_why(rc));
 		return MX_EIO;
 	}
-	deadline = feed_submit_mono_ms() + s->timeout_ms;
+	deadline = mx_mono_ms() + s->timeout_ms;
 	while (!s->is_subscribed) {
 		rc = mosquitto_loop(s->m, FEED_SUBMIT_TURN_MS, 1);
 		if (s->is_lost || rc != MOSQ_ERR_SUCCESS) {
@@ -584,7 +565,7 @@ feed_submit_watch(struct feed_submit *s, const char *hub_id,
 			    s->watch_topic);
 			return MX_EIO;
 		}
-		if (!s->is_subscribed && feed_submit_mono_ms() >= deadline) {
+		if (!s->is_subscribed && mx_mono_ms() >= deadline) {
 			snprintf(err, errlen,
 			    "subscribe %s: no SUBACK within "
 			    "%llu ms",
@@ -609,7 +590,7 @@ feed_submit_confirm(struct feed_submit *s, uint64_t wait_ms, uint64_t *seq,
 		snprintf(err, errlen, "confirm: not watching a hub");
 		return MX_ESTATE;
 	}
-	now = feed_submit_mono_ms();
+	now = mx_mono_ms();
 	deadline = now + wait_ms;
 	next = now + FEED_SUBMIT_RESEND_MS;
 	while (s->n_seen < s->n_want) {
@@ -624,7 +605,7 @@ feed_submit_confirm(struct feed_submit *s, uint64_t wait_ms, uint64_t *seq,
 		}
 		if (s->n_seen >= s->n_want)
 			break;
-		now = feed_submit_mono_ms();
+		now = mx_mono_ms();
 		if (now >= deadline) {
 			snprintf(err, errlen,
 			    "%zu of %zu records seen in the updates of %s "

@@ -36,6 +36,7 @@
 #include "lib/mx_alloc.h"
 #include "lib/mx_err.h"
 #include "lib/mx_log.h"
+#include "lib/mx_time.h"
 #include "proto/proto_topic.h"
 
 #define HUB_LOOP_MS 10           /* network wait per turn */
@@ -98,26 +99,6 @@ static struct {
 
 static volatile sig_atomic_t hub_loop_stop;
 static volatile sig_atomic_t hub_loop_snap_asked;
-
-/* hub_loop_mono_ms - monotonic milliseconds */
-static uint64_t
-hub_loop_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* hub_loop_now_ms - unix milliseconds (counter decay, records) */
-static uint64_t
-hub_loop_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* hub_loop_on_signal - SIGTERM, SIGINT stop; SIGUSR1 asks a snapshot */
 static void
@@ -200,7 +181,7 @@ hub_loop_publish_now(
 static void
 hub_loop_flush(void)
 {
-	uint64_t before = hub_state_seq(hub_loop.st), now = hub_loop_mono_ms();
+	uint64_t before = hub_state_seq(hub_loop.st), now = mx_mono_ms();
 	uint64_t s;
 
 	hub_state_flush(hub_loop.st, hub_loop_enqueue, NULL);
@@ -227,7 +208,7 @@ hub_loop_lags(uint64_t epoch, uint64_t seq)
 		return 0;
 	if (hub_loop.pub_seq[i] != next)
 		return 1;
-	return hub_loop_mono_ms() > hub_loop.pub_ms[i] + HUB_LAG_MS;
+	return mx_mono_ms() > hub_loop.pub_ms[i] + HUB_LAG_MS;
 }
 
 /* hub_loop_snap_for - an edge lags: a snapshot, at most every min time */
@@ -399,7 +380,7 @@ hub_loop_on_message(
 		break;
 	case PROTO_TOPIC_TELEMETRY:
 		hub_ingest_telemetry(hub_loop.g, t.pop, t.id, msg->payload,
-		    (size_t)msg->payloadlen, hub_loop_now_ms());
+		    (size_t)msg->payloadlen, mx_unix_ms());
 		break;
 	case PROTO_TOPIC_FEED:
 		hub_feed_submit(hub_loop.c, hub_loop.st, t.id, msg->payload,
@@ -472,7 +453,7 @@ hub_loop_on_subscribe(
 static void
 hub_loop_failed(const char *why)
 {
-	uint64_t now = hub_loop_mono_ms();
+	uint64_t now = mx_mono_ms();
 
 	if (hub_loop.state == 2)
 		mx_warn("MQTT_LOST broker=%s:%u err=\"%s\"",
@@ -502,7 +483,7 @@ hub_loop_connect(void)
 	    hub_loop.c->broker_port, HUB_KEEPALIVE_S);
 	if (rc == MOSQ_ERR_SUCCESS) {
 		hub_loop.state = 1;
-		hub_loop.deadline_ms = hub_loop_mono_ms() + HUB_CONNECT_MS;
+		hub_loop.deadline_ms = mx_mono_ms() + HUB_CONNECT_MS;
 		return;
 	}
 	hub_loop_failed(
@@ -516,7 +497,7 @@ hub_loop_network(int ms)
 	int rc;
 
 	if (hub_loop.state == 0) {
-		if (hub_loop_mono_ms() >= hub_loop.next_try_ms)
+		if (mx_mono_ms() >= hub_loop.next_try_ms)
 			hub_loop_connect();
 		if (hub_loop.state == 0) {
 			struct timespec ts = {0, (long)ms * 1000000};
@@ -534,7 +515,7 @@ hub_loop_network(int ms)
 		                           : mosquitto_strerror(rc));
 		return;
 	}
-	if (hub_loop.state == 1 && hub_loop_mono_ms() >= hub_loop.deadline_ms) {
+	if (hub_loop.state == 1 && mx_mono_ms() >= hub_loop.deadline_ms) {
 		mosquitto_disconnect(hub_loop.m);
 		hub_loop_failed("no CONNACK in time");
 	}
@@ -544,7 +525,7 @@ hub_loop_network(int ms)
 static void
 hub_loop_timers(void)
 {
-	uint64_t now = hub_loop_mono_ms();
+	uint64_t now = mx_mono_ms();
 
 	if (now >= hub_loop.next_flush_ms) {
 		hub_loop_flush();
@@ -577,13 +558,13 @@ hub_loop_timers(void)
 	if (hub_loop.c->observe_time > 0 && now >= hub_loop.next_promote_ms) {
 		uint64_t every = hub_loop.c->observe_time / 10;
 
-		hub_ingest_promote(hub_loop.g, hub_loop_now_ms());
+		hub_ingest_promote(hub_loop.g, mx_unix_ms());
 		every = every < 200 ? 200 : every > 60000 ? 60000 : every;
 		hub_loop.next_promote_ms = now + every;
 	}
 	if (now >= hub_loop.next_sweep_ms) {
 		hub_state_sweep(hub_loop.st);
-		hub_ingest_sweep(hub_loop.g, hub_loop_now_ms());
+		hub_ingest_sweep(hub_loop.g, mx_unix_ms());
 		hub_loop.next_sweep_ms = now + HUB_SWEEP_MS;
 	}
 }
@@ -592,16 +573,16 @@ hub_loop_timers(void)
 static void
 hub_loop_final(void)
 {
-	uint64_t end = hub_loop_mono_ms() + HUB_STOP_MS;
+	uint64_t end = mx_mono_ms() + HUB_STOP_MS;
 
 	hub_loop_flush();
-	while (hub_loop.oq_n > 0 && hub_loop_mono_ms() < end) {
+	while (hub_loop.oq_n > 0 && mx_mono_ms() < end) {
 		hub_loop_drain();
 		hub_loop_network(20);
 	}
 	/* wait for the PUBACKs of what was handed over */
 	while (hub_loop.state == 2 && mosquitto_want_write(hub_loop.m) &&
-	       hub_loop_mono_ms() < end)
+	       mx_mono_ms() < end)
 		hub_loop_network(20);
 	if (hub_loop.state == 2)
 		mosquitto_disconnect(hub_loop.m);

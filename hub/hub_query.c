@@ -41,6 +41,7 @@
 #include "lib/mx_log.h"
 #include "lib/mx_metrics.h"
 #include "lib/mx_parse.h"
+#include "lib/mx_time.h"
 
 #define HUB_QUERY_TOP_MAX 1000          /* rows of one top */
 #define HUB_QUERY_TOP_DEFAULT 20        /* rows when n is not given */
@@ -94,16 +95,6 @@ struct hub_query_out {
 	struct evbuffer *b;
 	int is_json;
 };
-
-/* hub_query_now_ms - unix milliseconds */
-static uint64_t
-hub_query_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* hub_query_str - a JSON string of s[0..len) */
 static void
@@ -298,7 +289,7 @@ hub_query_show(
 	struct hub_ctr_val v;
 	uint8_t key[PROTO_KEY_MAX];
 	char text[HUB_QUERY_TEXT_MAX], why[200];
-	uint64_t now = hub_query_now_ms();
+	uint64_t now = mx_unix_ms();
 	size_t klen;
 	int kind, rc, has_rec, has_prov, n_ctr = 0;
 	size_t i, n_ck = 0;
@@ -448,7 +439,7 @@ hub_query_top(
 	const char *ns = hub_query_arg(q, "n");
 	struct hub_ctr *ctr = hub_ingest_counters(hub_query.g);
 	struct hub_ctr_top *rows;
-	uint64_t now = hub_query_now_ms(), since_ms = 0, n = 0, total = 0;
+	uint64_t now = mx_unix_ms(), since_ms = 0, n = 0, total = 0;
 	char why[200];
 	size_t got = 0, i, k;
 	int field = HUB_CF_REJECT, rc;

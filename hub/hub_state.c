@@ -35,6 +35,7 @@
 #include "lib/mx_endian.h"
 #include "lib/mx_err.h"
 #include "lib/mx_log.h"
+#include "lib/mx_time.h"
 #include "proto/proto_store.h"
 #include "proto/proto_topic.h"
 
@@ -57,16 +58,6 @@ struct hub_state {
 	hub_publish_fn auto_publish; /* for a flush forced by a full queue */
 	void *auto_arg;
 };
-
-/* hub_state_now_ms - unix milliseconds */
-static uint64_t
-hub_state_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* hub_state_open - store, position, audit log */
 int
@@ -102,7 +93,7 @@ hub_state_open(
 		goto store_fail;
 	rc = proto_store_pos_get(t, c->hub_id, &s->epoch, &s->seq);
 	if (rc == MX_ENOTFOUND) {
-		s->epoch = hub_state_now_ms();
+		s->epoch = mx_unix_ms();
 		s->seq = 0;
 		mx_info("new epoch %llu (no stream position in the store)",
 		    (unsigned long long)s->epoch);
@@ -225,7 +216,7 @@ int
 hub_state_get(struct hub_state *s, int kind, const uint8_t *key, size_t len,
     struct proto_record *out)
 {
-	uint64_t now = hub_state_now_ms() / 1000u;
+	uint64_t now = mx_unix_ms() / 1000u;
 	int rc;
 
 	if (s->w != NULL)
@@ -464,7 +455,7 @@ hub_state_flush(struct hub_state *s, hub_publish_fn publish, void *arg)
 		h.hub_id.len = strlen(s->c->hub_id);
 		h.epoch = s->epoch;
 		h.seq = first + i;
-		h.ts_ms = hub_state_now_ms();
+		h.ts_ms = mx_unix_ms();
 		mx_buf_reset(&body);
 		rc = proto_update_body_encode(&body, &h, s->pending + o, n);
 		if (rc == 0)
@@ -571,7 +562,7 @@ hub_state_snapshot(struct hub_state *s, hub_publish_fn publish, void *arg)
 {
 	struct hub_state_snap w;
 	char topic[PROTO_TOPIC_MAX];
-	uint64_t now_ms = hub_state_now_ms(), epoch, seq;
+	uint64_t now_ms = mx_unix_ms(), epoch, seq;
 	uint32_t prev, n;
 	int kind, pass, rc;
 
@@ -651,7 +642,7 @@ hub_state_each(struct hub_state *s, int kind,
 
 	if ((rc = proto_store_read_renew(s->r)) != 0)
 		return rc;
-	rc = proto_store_each(s->r, kind, hub_state_now_ms() / 1000u, fn, arg);
+	rc = proto_store_each(s->r, kind, mx_unix_ms() / 1000u, fn, arg);
 	proto_store_read_end(s->r);
 	return rc;
 }
@@ -665,8 +656,7 @@ hub_state_sweep(struct hub_state *s)
 
 	if (s->w != NULL)
 		return; /* one writer: the open batch goes first */
-	rc = proto_store_sweep(
-	    s->st, hub_state_now_ms() / 1000u, 1000, &removed);
+	rc = proto_store_sweep(s->st, mx_unix_ms() / 1000u, 1000, &removed);
 	if (rc != 0)
 		mx_warn("record store sweep: %s", mx_strerror(rc));
 	else if (removed > 0)

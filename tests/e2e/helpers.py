@@ -53,28 +53,35 @@ PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), "mxsentry-e2e-ports")
 _port_claims = {}  # port -> the open lock file, held for the process
 
 
+def claim_port(port):
+    """Claim port for the life of this process (a flock on a file named
+    after it): False when this process or another test process holds it.
+    Whatever binds a test port takes it through here."""
+    if port in _port_claims:
+        return False  # ours already, still in use by this process
+    os.makedirs(PORT_LOCK_DIR, exist_ok=True)
+    f = open(os.path.join(PORT_LOCK_DIR, str(port)), "w")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()  # another test process holds it
+        return False
+    _port_claims[port] = f
+    return True
+
+
 def reserve_port():
     """(socket, port): a loopback port held until the socket is closed,
     and no other test process's for as long as this one runs."""
-    os.makedirs(PORT_LOCK_DIR, exist_ok=True)
     for _ in range(100):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-        if port in _port_claims:
-            s.close()  # ours already, still in use by this process
-            continue
-        f = open(os.path.join(PORT_LOCK_DIR, str(port)), "w")
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.close()  # another test process holds it
-            s.close()
-            continue
-        _port_claims[port] = f
-        return s, port
+        if claim_port(port):
+            return s, port
+        s.close()
     raise AssertionError("no free loopback port after 100 tries")
 
 

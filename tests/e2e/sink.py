@@ -60,32 +60,15 @@ Only loopback addresses are used. Run as a program it serves until killed:
 """
 
 import argparse
-import fcntl
-import os
 import re
 import socket
 import ssl
-import tempfile
 import threading
 import time
 
-# helpers.reserve_port's registry: a port claimed there (flock on a file
-# named after it) is no other test process's, whatever the kernel says
-PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), "mxsentry-e2e-ports")
-_port_claims = []  # lock files held for the life of the process
-
-
-def _claimed(port):
-    """Claim port in the registry; False when another holds it."""
-    os.makedirs(PORT_LOCK_DIR, exist_ok=True)
-    f = open(os.path.join(PORT_LOCK_DIR, str(port)), "w")
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        f.close()
-        return False
-    _port_claims.append(f)
-    return True
+# the test ports' registry (helpers.py, beside this file): a port claimed
+# there is no other test process's, whatever the kernel says
+from helpers import claim_port
 
 # the end of data of a lenient (vulnerable) server: a "." line between
 # any mix of CR, LF and CRLF line ends
@@ -185,7 +168,7 @@ class Sink:
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
                                      rcvbuf)
             self.sock.bind((host, port))
-            if port != 0 or _claimed(self.sock.getsockname()[1]):
+            if port != 0 or claim_port(self.sock.getsockname()[1]):
                 break
             self.sock.close()
         else:
