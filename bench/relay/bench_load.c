@@ -9,6 +9,9 @@
  * MAIL, RCPT, DATA (one pipelined write when the server offers PIPELINING,
  * else one command at a time), the body, and QUIT at the end; the thread
  * then opens a new session until all M messages are claimed.
+ * With --rate R (bench/load's soak) message n is not sent before n/R
+ * seconds after the start: a fixed offered rate instead of as fast as
+ * the server answers. Without it (the default) nothing waits.
  *
  * The message is a realistic one: a header block (Received, From, To,
  * Subject, Date, Message-ID, MIME headers) and text lines of about 76
@@ -67,6 +70,7 @@
 #define BENCH_LOAD_SAMPLES_MAX 5      /* error replies printed */
 #define BENCH_LOAD_SAMPLE_LEN (BENCH_LOAD_LINE_MAX + 32) /* one sample */
 #define BENCH_LOAD_STACK (256 * 1024) /* thread stack, bytes */
+#define BENCH_LOAD_RATE_MAX 1000000   /* --rate limit, msgs/s */
 
 /* stages a reply can fail at; counted separately */
 enum bench_load_stage {
@@ -93,6 +97,7 @@ struct bench_load_opts {
 	uint64_t per_session;  /* messages per session */
 	uint64_t rcpts;        /* distinct recipients cycled through */
 	uint64_t timeout_ms;   /* bound on each read and write */
+	uint64_t rate;         /* --rate: msgs/s offered; 0 = unpaced */
 	int is_lockstep;       /* --no-pipelining */
 	int is_quiet;          /* --quiet: RESULT line only */
 };
@@ -119,6 +124,7 @@ struct bench_load_shared {
 	const struct bench_load_opts *o;  /* options */
 	const struct bench_load_msg *msg; /* template */
 	atomic_ullong next;               /* next message number to claim */
+	uint64_t t_start;                 /* run start, ns (for --rate) */
 	uint64_t *lat_ns; /* per message: latency, 0 = not sent */
 	atomic_ullong errors[BENCH_LOAD_SG_N]; /* errors by stage */
 	atomic_ullong sessions;                /* sessions opened */
@@ -152,6 +158,8 @@ bench_load_usage(void)
 	    "  --per-session K   messages per session [5]\n"
 	    "  --rcpts R         distinct recipients, cycled [100]\n"
 	    "  --timeout-ms T    bound on each read and write [30000]\n"
+	    "  --rate R          offer R msgs/s: message n waits until n/R s "
+	    "after the start [0: unpaced]\n"
 	    "  --no-pipelining   MAIL, RCPT, DATA one at a time\n"
 	    "  --quiet           print only the RESULT line\n");
 	exit(2);
@@ -578,13 +586,27 @@ io:
 	return MX_EIO;
 }
 
-/* bench_load_claim - the next message number, or -1 when all are claimed */
+/*
+ * bench_load_claim - the next message number, or -1 when all are claimed
+ * With --rate, waits until that message's slot (n/R s after the start).
+ */
 static int64_t
 bench_load_claim(struct bench_load_shared *sh)
 {
-	uint64_t n = atomic_fetch_add(&sh->next, 1);
+	uint64_t n = atomic_fetch_add(&sh->next, 1), due;
+	struct timespec ts;
 
-	return n < sh->o->msgs ? (int64_t)n : -1;
+	if (n >= sh->o->msgs)
+		return -1;
+	if (sh->o->rate > 0) {
+		due = sh->t_start + n * 1000000000ULL / sh->o->rate;
+		ts.tv_sec = (time_t)(due / 1000000000ULL);
+		ts.tv_nsec = (long)(due % 1000000000ULL);
+		while (clock_nanosleep(
+		           CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+	}
+	return (int64_t)n;
 }
 
 /* bench_load_thread - one concurrent session slot: sessions until done */
@@ -744,6 +766,9 @@ bench_load_parse_opts(struct bench_load_opts *o, int argc, char **argv)
 		else if (strcmp(n, "--rcpts") == 0)
 			o->rcpts = bench_load_opt_u64(
 			    n, v, 1, BENCH_LOAD_RCPTS_MAX, 0);
+		else if (strcmp(n, "--rate") == 0)
+			o->rate =
+			    bench_load_opt_u64(n, v, 0, BENCH_LOAD_RATE_MAX, 0);
 		else if (strcmp(n, "--timeout-ms") == 0)
 			o->timeout_ms = bench_load_opt_u64(
 			    n, v, 100, BENCH_LOAD_TIMEOUT_MAX, 0);
@@ -787,6 +812,7 @@ main(int argc, char **argv)
 	pthread_attr_setstacksize(&attr, BENCH_LOAD_STACK);
 
 	t_start = bench_load_ns();
+	sh->t_start = t_start;
 	for (i = 0; i < o.conc; i++, started++)
 		if (pthread_create(&tids[i], &attr, bench_load_thread, sh) !=
 		    0) {
