@@ -327,11 +327,30 @@ proto_text_char(struct proto_text *t, uint32_t cp, int cls)
 	return proto_text_put(t, u, n);
 }
 
-/* proto_text_ascii_word - an ASCII letter or digit: the common case */
-static inline int
-proto_text_ascii_word(struct proto_text *t, uint8_t b, int cls)
+/* proto_text_sat - a capped counter plus k */
+static inline unsigned
+proto_text_sat(unsigned v, size_t k, unsigned cap)
 {
-	uint8_t f = cls == PROTO_TC_UPPER ? (uint8_t)(b + 32) : b;
+	return k >= cap - v ? cap : v + (unsigned)k;
+}
+
+/*
+ * proto_text_ascii_run - ASCII letters and digits from p[0] (which is
+ * one), the common case: exactly what proto_text_char would do a code
+ * point at a time, with the word and chunk state held in locals for the
+ * run (a store to t->out may alias every field of t, so the compiler
+ * cannot keep them in registers otherwise). Stops at the first other
+ * byte or when the staging buffer is full. Sets *used (>= 1); returns 0
+ * or MX_EIO (digest).
+ */
+static int
+proto_text_ascii_run(
+    struct proto_text *t, const uint8_t *p, size_t n, size_t *used)
+{
+	uint64_t wh = t->wh;
+	uint32_t chead = t->chead, clast = t->clast;
+	uint8_t cpos = t->cpos, lastcase = t->wlastcase, *o;
+	size_t i, upper = 0, lower = 0, flips = 0, digit = 0;
 
 	if (t->is_ws && t->is_started) {
 		t->out[t->out_len++] = ' ';
@@ -339,31 +358,53 @@ proto_text_ascii_word(struct proto_text *t, uint8_t b, int cls)
 	}
 	t->is_ws = 0;
 	t->is_started = 1;
-	t->out[t->out_len++] = f;
-	t->bytes++;
-	if (t->cpos < 4) {
-		t->chead = t->chead << 8 | f;
-		t->cpos++;
+	/* out_len <= PROTO_TEXT_OUT - 7 here: every path flushes past - 8 */
+	if (n > (size_t)(PROTO_TEXT_OUT - t->out_len))
+		n = (size_t)(PROTO_TEXT_OUT - t->out_len);
+	o = t->out + t->out_len;
+	for (i = 0; i < n; i++) {
+		uint8_t b = p[i], f;
+		int cls;
+
+		if (b >= 0x80)
+			break;
+		cls = proto_tc_ascii[b];
+		if (cls < PROTO_TC_LOWER || cls > PROTO_TC_DIGIT)
+			break;
+		f = cls == PROTO_TC_UPPER ? (uint8_t)(b + 32) : b;
+		o[i] = f;
+		if (cpos < 4) {
+			chead = chead << 8 | f;
+			cpos++;
+		}
+		clast = clast << 8 | f;
+		if (cls == PROTO_TC_DIGIT) {
+			digit = 1;
+		} else if (cls == PROTO_TC_LOWER) {
+			lower++;
+			flips += lastcase == 2;
+			lastcase = 1;
+		} else {
+			upper++;
+			flips += lastcase == 1;
+			lastcase = 2;
+		}
+		wh = (wh ^ f) * PROTO_FNV_PRIME;
 	}
-	t->clast = t->clast << 8 | f;
-	if (cls == PROTO_TC_DIGIT) {
+	t->out_len = (uint16_t)(t->out_len + i);
+	t->bytes += i;
+	t->wh = wh;
+	t->chead = chead;
+	t->clast = clast;
+	t->cpos = cpos;
+	t->wlastcase = lastcase;
+	if (digit)
 		t->wdigit = 1;
-	} else if (cls == PROTO_TC_LOWER) {
-		if (t->wlower < UINT8_MAX)
-			t->wlower++;
-		if (t->wlastcase == 2 && t->wflips < UINT8_MAX)
-			t->wflips++;
-		t->wlastcase = 1;
-	} else {
-		if (t->wupper < UINT8_MAX)
-			t->wupper++;
-		if (t->wlastcase == 1 && t->wflips < UINT8_MAX)
-			t->wflips++;
-		t->wlastcase = 2;
-	}
-	t->wh = (t->wh ^ f) * PROTO_FNV_PRIME;
-	if (t->wlen < UINT16_MAX)
-		t->wlen++;
+	t->wlower = (uint8_t)proto_text_sat(t->wlower, lower, UINT8_MAX);
+	t->wupper = (uint8_t)proto_text_sat(t->wupper, upper, UINT8_MAX);
+	t->wflips = (uint8_t)proto_text_sat(t->wflips, flips, UINT8_MAX);
+	t->wlen = (uint16_t)proto_text_sat(t->wlen, i, UINT16_MAX);
+	*used = i;
 	if (t->out_len > PROTO_TEXT_OUT - 8)
 		return proto_text_flush(t);
 	return 0;
@@ -382,11 +423,15 @@ proto_text_feed(struct proto_text *t, const uint8_t *p, size_t n)
 
 		if (t->need == 0 && b < 0x80) {
 			int cls = proto_tc_ascii[b];
+			size_t used;
 
-			if (cls >= PROTO_TC_LOWER && cls <= PROTO_TC_DIGIT)
-				rc = proto_text_ascii_word(t, b, cls);
-			else
+			if (cls >= PROTO_TC_LOWER && cls <= PROTO_TC_DIGIT) {
+				rc = proto_text_ascii_run(
+				    t, p + i, n - i, &used);
+				i += used - 1;
+			} else {
 				rc = proto_text_char(t, b, cls);
+			}
 			if (rc != 0)
 				return rc;
 			continue;
