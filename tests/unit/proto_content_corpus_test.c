@@ -8,7 +8,8 @@
  * Asserts: all 500 spam and 2,500 ham parse without an internal error;
  * the structural defects found are exactly the ones explained below; one
  * message in seven gives the same result when fed in random splits; the
- * outputs of eight messages checked by hand. Prints the near-duplicate
+ * outputs of eight messages checked by hand; a digest of every message's
+ * body hash and fingerprint, pinned. Prints the near-duplicate
  * clusters among the spam and the false-match rate of ham against spam.
  * Trust: the corpus is real, hostile-shaped mail; paths come from the
  * environment and are checked before they reach the shell.
@@ -547,6 +548,62 @@ cc_root(size_t *par, size_t x)
 	return x;
 }
 
+/*
+ * What every edge, mxctl and the hub compute from a message is part of
+ * the wire: a signature made from a sample by one version must match what
+ * another version computes for the same mail. This digest covers, for all
+ * 3,000 messages in name order, the body hash, the text bytes and the
+ * whole fingerprint (validity, signature bins, band keys), so a change of
+ * normalisation, tokenising or hashing anywhere shows here even when each
+ * message still looks plausible. A deliberate change updates the value
+ * and says so in docs/content.md (the old signatures stop matching).
+ */
+#define CC_OUTPUT_DIGEST                                                       \
+	"2bd0e7ae16ea855009b7b0b369a3f37f585c0f4de8134960928afe10714c34dc"
+
+static void
+test_corpus_outputs_pinned(void **state)
+{
+	uint8_t want[32], got[32];
+	unsigned int dl = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t i;
+	char hex[65];
+
+	(void)state;
+	assert_non_null(md);
+	assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
+	for (i = 0; i < cc_n; i++) {
+		const struct proto_content_result *r = cc_msgs[i].res;
+		uint8_t le[8 * PROTO_FP_K];
+		size_t j;
+
+		assert_int_equal(EVP_DigestUpdate(md, cc_msgs[i].name,
+		                     strlen(cc_msgs[i].name) + 1),
+		    1);
+		assert_int_equal(EVP_DigestUpdate(md, &r->has_body_hash, 1), 1);
+		assert_int_equal(EVP_DigestUpdate(md, r->body_sha256, 32), 1);
+		/* numbers little-endian, whatever the machine */
+		for (j = 0; j < 8; j++)
+			le[j] = (uint8_t)(r->text_bytes >> (8 * j));
+		assert_int_equal(EVP_DigestUpdate(md, le, 8), 1);
+		assert_int_equal(EVP_DigestUpdate(md, &r->fp.is_valid, 1), 1);
+		for (j = 0; j < 4 * PROTO_FP_K; j++)
+			le[j] = (uint8_t)(r->fp.sig[j / 4] >> (8 * (j % 4)));
+		assert_int_equal(EVP_DigestUpdate(md, le, 4 * PROTO_FP_K), 1);
+		assert_int_equal(
+		    EVP_DigestUpdate(md, r->fp.keys, sizeof(r->fp.keys)), 1);
+	}
+	assert_int_equal(EVP_DigestFinal_ex(md, got, &dl), 1);
+	EVP_MD_CTX_free(md);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", got[i]);
+	cc_hex(CC_OUTPUT_DIGEST, want);
+	if (memcmp(got, want, 32) != 0)
+		fail_msg("the corpus outputs changed: digest %s, pinned %s",
+		    hex, CC_OUTPUT_DIGEST);
+}
+
 static void
 test_clusters_and_false_matches(void **state)
 {
@@ -658,6 +715,7 @@ main(void)
 	    cmocka_unit_test(test_every_message_parses),
 	    cmocka_unit_test(test_lite_finds_the_same_structure),
 	    cmocka_unit_test(test_hand_checked_messages),
+	    cmocka_unit_test(test_corpus_outputs_pinned),
 	    cmocka_unit_test(test_clusters_and_false_matches),
 	};
 
