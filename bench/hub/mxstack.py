@@ -16,7 +16,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import free_port, wait_until  # noqa: E402,F401 (mxstack.*)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -27,24 +31,6 @@ MSG_UPDATE, MSG_SNAPSHOT, MSG_FEED = 2, 3, 5
 KIND_IP, KIND_NET, KIND_DOMAIN = 1, 2, 3
 OP_PUT, OP_DEL = 1, 2
 ACT_REJECT = 4
-
-
-def free_port():
-    """A port the kernel hands out on 127.0.0.1 (closed again at once)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_until(pred, timeout, step=0.01):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def http_get(port, path="/metrics", timeout=5.0):
